@@ -17,6 +17,7 @@
 #include <random>
 #include <thread>
 
+#include <grpc/support/log.h>
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/numbers.h"
@@ -33,7 +34,9 @@ namespace {
 
 // terraform-plugin-go's limit; gRPC's default of 4 MiB is too small for large plans.
 constexpr int kMaxMessageBytes = 256 << 20;
-constexpr auto kShutdownGrace = std::chrono::milliseconds(200);
+// How long in-flight calls (the Shutdown call's own reply among them) get before the server
+// cancels them. The host waits two seconds for the process to go, then kills it.
+constexpr auto kShutdownGrace = std::chrono::milliseconds(50);
 constexpr size_t kMaxUnixPathLength = sizeof(sockaddr_un::sun_path) - 1;
 
 // Set once the host asks us to go; the main thread waits on it.
@@ -77,6 +80,25 @@ class StdioService final : public ::plugin::GRPCStdio::Service {
     return grpc::Status::OK;
   }
 };
+
+// gRPC's own messages (a refused TLS client, for one) would otherwise reach stderr as plain
+// text; the host reads JSON lines. A Go host forced to TLS 1.2 fails on the curve of its P-521
+// client certificate, which Debian's gRPC 1.51 cannot use with TLS 1.2; say so.
+void LogFromGrpc(gpr_log_func_args* args) {
+  std::string message = args->message != nullptr ? args->message : "";
+  LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR ? LogLevel::kError
+                   : args->severity == GPR_LOG_SEVERITY_INFO ? LogLevel::kDebug
+                                                             : LogLevel::kTrace;
+  nlohmann::json fields = {{"source", absl::StrCat(args->file, ":", args->line)}};
+  if (message.find("WRONG_CURVE") != std::string::npos ||
+      message.find("wrong curve") != std::string::npos) {
+    fields["hint"] =
+        "the host connected with TLS 1.2 and a P-521 client certificate; this build's gRPC "
+        "accepts P-521 only over TLS 1.3, so do not restrict the host to TLS 1.2 (for example "
+        "with GODEBUG=tls13=0)";
+  }
+  if (Log::Enabled(level)) Log::Write(level, "grpc: " + message, fields);
+}
 
 struct Listener {
   std::string network;  // "unix" or "tcp"
@@ -214,6 +236,7 @@ std::optional<Listener> ChooseListener(const HandshakeEnvironment& environment) 
 
 int Serve(grpc::Service* provider, const ServeOptions& options) {
   ::signal(SIGPIPE, SIG_IGN);
+  gpr_set_log_function(LogFromGrpc);
   HandshakeEnvironment environment = HandshakeEnvironment::FromProcess();
   if (!options.debug && !MagicCookieMatches(environment)) {
     std::fputs(NotAPluginMessage().c_str(), stderr);
