@@ -5,13 +5,12 @@
 #include <cstring>
 #include <exception>
 #include <limits>
+#include <msgpack.hpp>
 #include <optional>
 #include <set>
 #include <tuple>
 #include <utility>
 #include <vector>
-
-#include <msgpack.hpp>
 
 #include "absl/status/status.h"
 #include "nlohmann/json.hpp"
@@ -42,10 +41,13 @@ constexpr uint64_t kRefineLengthUpper = 6;
   std::abort();
 }
 
-std::string Quote(std::string_view text) {
-  return nlohmann::json(std::string(text)).dump(-1, ' ', false,
-                                                nlohmann::json::error_handler_t::replace);
+// JSON text of `json`. Invalid UTF-8 is replaced rather than thrown about: these strings come
+// from the wire and must never take the process down.
+std::string Dump(const nlohmann::json& json) {
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+
+std::string Quote(std::string_view text) { return Dump(nlohmann::json(std::string(text))); }
 
 // The attribute path of the value being decoded, rendered as `.tags["a"]` or `.list[2]`.
 // Steps are appended before descending and trimmed on the way back.
@@ -254,6 +256,37 @@ class JsonReader {
     return value;
   }
 
+  // The length of the well-formed UTF-8 sequence at the start of `text`, or 0 if there is none.
+  static size_t Utf8SequenceLength(std::string_view text) {
+    auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+    unsigned char lead = byte(0);
+    size_t length;
+    uint32_t code;
+    if (lead >= 0xc2 && lead <= 0xdf) {
+      length = 2;
+      code = lead & 0x1f;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      code = lead & 0x0f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      code = lead & 0x07;
+    } else {
+      return 0;
+    }
+    if (text.size() < length) return 0;
+    for (size_t i = 1; i < length; ++i) {
+      if ((byte(i) & 0xc0) != 0x80) return 0;
+      code = code << 6 | (byte(i) & 0x3f);
+    }
+    // Reject overlong forms, surrogates and code points beyond U+10FFFF.
+    if ((length == 3 && code < 0x800) || (length == 4 && code < 0x10000) || code > 0x10ffff ||
+        (code >= 0xd800 && code < 0xe000)) {
+      return 0;
+    }
+    return length;
+  }
+
   static void AppendUtf8(uint32_t code, std::string& out) {
     if (code < 0x80) {
       out += static_cast<char>(code);
@@ -279,6 +312,18 @@ class JsonReader {
       char c = text_[pos_++];
       if (c == '"') return absl::OkStatus();
       if (static_cast<unsigned char>(c) < 0x20) return Error("control character in a string");
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        // Invalid UTF-8 becomes U+FFFD, as Go's decoder does, so every decoded name and string
+        // can be written out again.
+        size_t length = Utf8SequenceLength(text_.substr(pos_ - 1));
+        if (length == 0) {
+          AppendUtf8(0xfffd, out);
+        } else {
+          out.append(text_.substr(pos_ - 1, length));
+          pos_ += length - 1;
+        }
+        continue;
+      }
       if (c != '\\') {
         out += c;
         continue;
@@ -691,7 +736,7 @@ class MsgpackEncoder {
         return;
       }
       // The slot does not say what the value is, so the concrete type travels with it.
-      std::string type_json = value.type().ToJson().dump();
+      std::string type_json = Dump(value.type().ToJson());
       packer_.pack_array(2);
       packer_.pack_bin(static_cast<uint32_t>(type_json.size()));
       packer_.pack_bin_body(type_json.data(), static_cast<uint32_t>(type_json.size()));
@@ -779,10 +824,21 @@ class MsgpackEncoder {
     double approximate = number.ToDouble();
     std::optional<Decimal> back = Decimal::FromDouble(approximate);
     if (number.is_infinite() || (back && *back == number)) {
-      packer_.pack_double(approximate);
+      PackFloat64(approximate);
       return;
     }
     PackString(number.ToString());
+  }
+
+  // packer::pack_double would shrink integral doubles such as 2^63 to msgpack ints; the host
+  // sends float64 there, so write the float64 form by hand.
+  void PackFloat64(double value) {
+    uint64_t bits;
+    std::memcpy(&bits, &value, sizeof(bits));
+    char bytes[9];
+    bytes[0] = static_cast<char>(0xcb);
+    for (int i = 0; i < 8; ++i) bytes[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+    buffer_.write(bytes, sizeof(bytes));
   }
 
   void PackPlainUnknown() {
@@ -871,7 +927,9 @@ class JsonDecoder {
         if (node.kind == JsonNode::Kind::kString || node.kind == JsonNode::Kind::kNumber) {
           return Value::String(node.text);
         }
-        if (node.kind == JsonNode::Kind::kBool) return Value::String(node.boolean ? "true" : "false");
+        if (node.kind == JsonNode::Kind::kBool) {
+          return Value::String(node.boolean ? "true" : "false");
+        }
         return Required("a string", node);
       case TypeKind::kNumber: {
         if (node.kind != JsonNode::Kind::kNumber && node.kind != JsonNode::Kind::kString) {
@@ -1011,7 +1069,7 @@ class JsonEncoder {
       out_ += "{\"value\":";
       Encode(value, value.type());
       out_ += ",\"type\":";
-      out_ += value.type().ToJson().dump();
+      out_ += Dump(value.type().ToJson());
       out_ += '}';
       return;
     }

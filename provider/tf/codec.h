@@ -4,8 +4,8 @@
 //
 // Rules followed (see ../shared/reference/protocol.md §3): objects carry every attribute; any
 // msgpack ext is unknown, ext 12 carries refinements; `dynamic` slots hold [type JSON, value];
-// numbers stay exact (int64 as msgpack int, everything else as a decimal string; infinities as
-// float64).
+// numbers stay exact (int64 as msgpack int, values a float64 holds exactly and infinities as
+// float64, everything else as a decimal string).
 #pragma once
 
 #include <string>
@@ -27,7 +27,9 @@ std::string EncodeMsgpack(const Value& value, const Type& type);
 // attributes itself only when schema versions match). JSON has no unknowns.
 absl::StatusOr<Value> DecodeJson(std::string_view text, const Type& type,
                                  bool ignore_unknown_attributes = false);
-// Encodes a wholly known value as JSON (dynamic slots as {"value":…,"type":…}).
+// Encodes a wholly known value as JSON (dynamic slots as {"value":…,"type":…}); an unknown
+// anywhere inside aborts. JSON has no infinity, so ±infinity is written as the string "+Inf" or
+// "-Inf", which DecodeJson (and the host's decoder) read back as the number.
 std::string EncodeJson(const Value& value, const Type& type);
 
 }  // namespace arnica::tf

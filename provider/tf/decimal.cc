@@ -1,7 +1,5 @@
 #include "provider/tf/decimal.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>

@@ -3,6 +3,8 @@
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <unordered_map>
 
 namespace arnica::tf {
 
@@ -95,6 +97,76 @@ void AppendQuoted(const std::string& text, std::string& out) {
   out += '"';
 }
 
+// A hash consistent with operator==, so that sets of thousands of elements are deduplicated and
+// compared in linear rather than quadratic time. Set elements combine order-independently.
+size_t HashValue(const Value& value) {
+  size_t hash = static_cast<size_t>(value.type().kind()) * 31;
+  if (value.is_unknown()) return hash ^ 0x9e3779b9;
+  if (value.is_null()) return hash ^ 0x7f4a7c15;
+  auto combine = [&hash](size_t part) { hash = hash * 1099511628211u ^ part; };
+  switch (value.type().kind()) {
+    case TypeKind::kString:
+      combine(std::hash<std::string>()(value.AsString()));
+      break;
+    case TypeKind::kNumber:
+      // Decimals are normalised, so equal numbers print alike.
+      combine(std::hash<std::string>()(value.AsNumber().ToString()));
+      break;
+    case TypeKind::kBool:
+      combine(value.AsBool() ? 1 : 2);
+      break;
+    case TypeKind::kSet: {
+      size_t sum = 0;
+      for (const Value& item : value.Elements()) sum += HashValue(item);
+      combine(sum);
+      break;
+    }
+    case TypeKind::kList:
+    case TypeKind::kTuple:
+      for (const Value& item : value.Elements()) combine(HashValue(item));
+      break;
+    case TypeKind::kMap:
+    case TypeKind::kObject:
+      for (const auto& [key, item] : value.Entries()) {
+        combine(std::hash<std::string>()(key));
+        combine(HashValue(item));
+      }
+      break;
+    case TypeKind::kDynamic:
+      break;
+  }
+  return hash;
+}
+
+// Positions in a vector of values, grouped by hash, for equality lookups.
+class HashIndex {
+ public:
+  explicit HashIndex(size_t expected) { buckets_.reserve(expected); }
+
+  // Returns true when a value equal to `value` is already indexed; otherwise records `index` as
+  // the position of `value` in `storage`.
+  bool FindOrAdd(const Value& value, const std::vector<Value>& storage, size_t index) {
+    std::vector<size_t>& bucket = buckets_[HashValue(value)];
+    for (size_t other : bucket) {
+      if (storage[other] == value) return true;
+    }
+    bucket.push_back(index);
+    return false;
+  }
+
+  bool Contains(const Value& value, const std::vector<Value>& storage) const {
+    auto found = buckets_.find(HashValue(value));
+    if (found == buckets_.end()) return false;
+    for (size_t other : found->second) {
+      if (storage[other] == value) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::unordered_map<size_t, std::vector<size_t>> buckets_;
+};
+
 // Object attribute names print bare when they look like identifiers, as HCL would show them.
 bool IsIdentifier(const std::string& name) {
   if (name.empty()) return false;
@@ -166,17 +238,12 @@ Value Value::List(Type element, std::vector<Value> elements) {
 
 Value Value::Set(Type element, std::vector<Value> elements) {
   auto rep = std::make_shared<Rep>();
-  // Quadratic, but sets in resource schemas are small and Value has no hash.
+  HashIndex index(elements.size());
   for (Value& item : elements) {
     assert(Conforms(item.type(), element) && "set element does not match the element type");
-    bool duplicate = false;
-    for (const Value& kept : rep->elements) {
-      if (kept == item) {
-        duplicate = true;
-        break;
-      }
-    }
-    if (!duplicate) rep->elements.push_back(std::move(item));
+    // The index records the position the element is about to take.
+    if (index.FindOrAdd(item, rep->elements, rep->elements.size())) continue;
+    rep->elements.push_back(std::move(item));
   }
   rep->type = Type::Set(std::move(element));
   rep->state = Rep::State::kKnown;
@@ -309,15 +376,10 @@ bool operator==(const Value& a, const Value& b) {
       const auto& left = a.rep_->elements;
       const auto& right = b.rep_->elements;
       if (left.size() != right.size()) return false;
+      HashIndex index(right.size());
+      for (size_t i = 0; i < right.size(); ++i) index.FindOrAdd(right[i], right, i);
       for (const Value& item : left) {
-        bool found = false;
-        for (const Value& other : right) {
-          if (item == other) {
-            found = true;
-            break;
-          }
-        }
-        if (!found) return false;
+        if (!index.Contains(item, right)) return false;
       }
       return true;
     }

@@ -696,5 +696,60 @@ TEST(ProcessListener, OverlongSocketDirectoryFallsBackToTcpInThePortRange) {
   EXPECT_EQ(exit->code, 0) << exit->Describe();
 }
 
+// --- RPCs a host outside OpenTofu's normal cycle may call ----------------------------------------
+
+TEST_F(ProcessRpc, GetMetadataListsEveryObjectType) {
+  // OpenTofu does not call it, but terraform-plugin-mux and Terraform's tooling do.
+  ASSERT_NO_FATAL_FAILURE(Start(FixtureBinary()));
+  tfplugin6::GetMetadata_::Response response;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  ASSERT_TRUE(stub_->GetMetadata(&context, tfplugin6::GetMetadata_::Request(), &response).ok());
+  EXPECT_EQ(CountErrors(response.diagnostics()), 0);
+  ASSERT_EQ(response.resources_size(), 1);
+  EXPECT_EQ(response.resources(0).type_name(), "arnica_protocol_fixture");
+  ASSERT_EQ(response.data_sources_size(), 1);
+  ASSERT_EQ(response.functions_size(), 1);
+  EXPECT_EQ(response.functions(0).name(), "fixture_upper");
+  EXPECT_FALSE(response.server_capabilities().plan_destroy());
+}
+
+TEST_F(ProcessRpc, StopProviderAnswersAndTheProcessKeepsServing) {
+  ASSERT_NO_FATAL_FAILURE(Start(FixtureBinary()));
+  tfplugin6::StopProvider::Response response;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  ASSERT_TRUE(stub_->StopProvider(&context, tfplugin6::StopProvider::Request(), &response).ok());
+  EXPECT_TRUE(response.error().empty());
+  // Stopping cancels work; it does not end the process (Shutdown does).
+  ASSERT_NO_FATAL_FAILURE(ExpectServing(plugin_.channel));
+}
+
+TEST_F(ProcessRpc, CallFunctionReportsArgumentErrors) {
+  ASSERT_NO_FATAL_FAILURE(Start(FixtureBinary()));
+  auto call = [&](const std::string& msgpack_argument, tfplugin6::CallFunction::Response* out) {
+    tfplugin6::CallFunction::Request request;
+    request.set_name("fixture_upper");
+    request.add_arguments()->set_msgpack(msgpack_argument);
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    return stub_->CallFunction(&context, request, out);
+  };
+  tfplugin6::CallFunction::Response upper;
+  ASSERT_TRUE(call(std::string("\xa2hi", 3), &upper).ok());
+  EXPECT_FALSE(upper.has_error()) << upper.error().text();
+  EXPECT_EQ(upper.result().msgpack(), std::string("\xa2HI", 3));
+
+  tfplugin6::CallFunction::Response empty;
+  ASSERT_TRUE(call(std::string("\xa0", 1), &empty).ok());
+  EXPECT_EQ(empty.error().function_argument(), 0);
+  EXPECT_FALSE(empty.error().text().empty());
+
+  tfplugin6::CallFunction::Response garbage;
+  ASSERT_TRUE(call(std::string("\xc1", 1), &garbage).ok());
+  EXPECT_TRUE(garbage.has_error());
+  EXPECT_EQ(garbage.error().function_argument(), 0);
+}
+
 }  // namespace
 }  // namespace arnica::e2e

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace arnica::tf {
 namespace {
@@ -87,6 +88,32 @@ TEST(ValueTest, SetEqualityIgnoresOrderButListEqualityDoesNot) {
   EXPECT_EQ(Value::List(Type::String(), {a, b}), Value::List(Type::String(), {a, b}));
   EXPECT_NE(Value::List(Type::String(), {a, b}), Value::List(Type::String(), {b, a}));
   EXPECT_NE(Value::List(Type::String(), {a}), Value::Set(Type::String(), {a}));
+}
+
+TEST(ValueTest, LargeSetsDeduplicateAndCompare) {
+  std::vector<Value> forward;
+  std::vector<Value> backward;
+  for (int i = 0; i < 20000; ++i) {
+    forward.push_back(Value::Number(int64_t{i % 10000}));
+    backward.push_back(Value::Number(int64_t{9999 - i % 10000}));
+  }
+  Value a = Value::Set(Type::Number(), forward);
+  Value b = Value::Set(Type::Number(), backward);
+  EXPECT_EQ(a.Elements().size(), 10000u);
+  EXPECT_EQ(a.Elements().front().AsNumber().ToInt64(), 0);
+  EXPECT_EQ(a, b);
+  backward.back() = Value::Number(int64_t{-1});
+  backward.erase(backward.begin(), backward.begin() + 10000);
+  EXPECT_NE(a, Value::Set(Type::Number(), backward));
+}
+
+TEST(ValueTest, NestedSetsCompareOrderIndependently) {
+  Type inner = Type::Set(Type::String());
+  Value x = Value::Set(Type::String(), {Value::String("a"), Value::String("b")});
+  Value y = Value::Set(Type::String(), {Value::String("b"), Value::String("a")});
+  Value z = Value::Set(Type::String(), {Value::String("c")});
+  EXPECT_EQ(Value::Set(inner, {x, z}), Value::Set(inner, {z, y}));
+  EXPECT_EQ(Value::Set(inner, {x, y}).Elements().size(), 1u);
 }
 
 TEST(ValueTest, NumbersCompareByValue) {
