@@ -8,6 +8,7 @@
 #include <msgpack.hpp>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -35,10 +36,10 @@ constexpr uint64_t kRefineNumberUpper = 4;
 constexpr uint64_t kRefineLengthLower = 5;
 constexpr uint64_t kRefineLengthUpper = 6;
 
-// Encoding a value that does not fit its type is a bug in the caller, not bad input.
+// Encoding a value that does not fit its type is a bug in the caller, not bad input. Thrown so
+// that the protocol layer reports it as an error diagnostic on the request that hit it.
 [[noreturn]] void Fail(const char* what) {
-  std::fprintf(stderr, "arnica::tf codec: %s\n", what);
-  std::abort();
+  throw std::logic_error(std::string("arnica::tf codec: ") + what);
 }
 
 // JSON text of `json`. Invalid UTF-8 is replaced rather than thrown about: these strings come

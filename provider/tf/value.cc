@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace arnica::tf {
@@ -28,11 +29,12 @@ struct Value::Rep {
 
 namespace {
 
-// Misuse of the accessors is a bug in the caller. Failing loudly beats reading the wrong member.
+// Misuse of the accessors is a bug in the caller. Failing loudly beats reading the wrong member;
+// throwing (rather than aborting) lets the protocol layer turn the bug into an error diagnostic
+// for the one request that hit it, instead of a crashed plugin. `what` is fixed text: it never
+// quotes a value, which might be secret.
 void Require(bool condition, const char* what) {
-  if (condition) return;
-  std::fprintf(stderr, "arnica::tf::Value: %s\n", what);
-  std::abort();
+  if (!condition) throw std::logic_error(std::string("arnica::tf::Value: ") + what);
 }
 
 // Whether a value of type `actual` may sit in a slot of type `slot`: `dynamic` accepts anything

@@ -301,6 +301,21 @@ TEST_F(TofuTest, BadInputGetsDiagnosticsWithAttributePaths) {
   EXPECT_NE(unknown_attribute.Output().find("Unsupported argument"), std::string::npos);
 }
 
+TEST_F(TofuTest, ABugInAResourceIsAnErrorNotACrash) {
+  Workspace w(FixtureBuild());
+  w.WriteConfig(Thing("x", "  name = \"bug-in-create\"\n") + Thing("y", "  name = \"fine\"\n"));
+  CommandResult applied = w.Tofu({"apply", "-auto-approve"});
+  EXPECT_EXIT_CODE(applied, 1);
+  EXPECT_NE(applied.Output().find("Provider Internal Error"), std::string::npos) << applied.Output();
+  EXPECT_EQ(applied.Output().find("plugin crashed"), std::string::npos) << applied.Output();
+  EXPECT_EQ(applied.Output().find("did not respond"), std::string::npos) << applied.Output();
+  // The same process went on to create the other object; the failed one is not in state.
+  nlohmann::json state = State(w);
+  EXPECT_EQ(Resource(state, "managed", "x"), nullptr);
+  EXPECT_NE(Resource(state, "managed", "y"), nullptr);
+  EXPECT_EQ(StoreSize(w), 1u);
+}
+
 TEST_F(TofuTest, ProviderConfiguredWithValuesUnknownAtPlan) {
   Workspace w(FixtureBuild());
   w.WriteConfig(Thing("a", "  name = \"a\"\n") +
