@@ -92,10 +92,15 @@ void PackString(std::string& out, std::string_view text) {
   } else if (text.size() < 256) {
     out.push_back(static_cast<char>(0xd9));
     out.push_back(static_cast<char>(text.size()));
-  } else {
+  } else if (text.size() < 65536) {
     out.push_back(static_cast<char>(0xda));
     out.push_back(static_cast<char>((text.size() >> 8) & 0xff));
     out.push_back(static_cast<char>(text.size() & 0xff));
+  } else {
+    out.push_back(static_cast<char>(0xdb));
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      out.push_back(static_cast<char>((text.size() >> shift) & 0xff));
+    }
   }
   out.append(text);
 }
@@ -605,6 +610,27 @@ TEST_F(ProcessRpc, GarbageProposedStateIsADiagnosticNotACrash) {
   EXPECT_TRUE(plugin_.process->running()) << plugin_.process->Stderr();
   ASSERT_NO_FATAL_FAILURE(ExpectServing(plugin_.channel));
   EXPECT_TRUE(Schema().has_provider());
+}
+
+TEST_F(ProcessRpc, MessagesFarBeyondGrpcsFourMebibyteDefaultAreAccepted) {
+  // Large configurations reach the provider whole; gRPC's default 4 MiB cap is raised to 256 MiB.
+  ASSERT_NO_FATAL_FAILURE(Start(FixtureBinary()));
+  tfplugin6::GetProviderSchema::Response schema = Schema();
+  const auto& block = schema.resource_schemas().at("arnica_protocol_fixture").block();
+  const std::string big_name(24 << 20, 'n');
+  const std::string config = EncodeBlock(block, {{"name", big_name}});
+  tfplugin6::PlanResourceChange::Request request;
+  request.set_type_name("arnica_protocol_fixture");
+  request.mutable_prior_state()->set_msgpack(std::string("\xc0", 1));
+  request.mutable_proposed_new_state()->set_msgpack(config);
+  request.mutable_config()->set_msgpack(config);
+  tfplugin6::PlanResourceChange::Response response;
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  grpc::Status status = stub_->PlanResourceChange(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  EXPECT_EQ(CountErrors(response.diagnostics()), 0) << Summaries(response.diagnostics());
+  EXPECT_GT(response.planned_state().msgpack().size(), big_name.size());
 }
 
 // --- Debug mode ----------------------------------------------------------------------------
