@@ -42,8 +42,9 @@ int main(int argc, char** argv) {
   }
 
   arnica::plugin::Log::Init();
-  arnica::plugin::Log::Info("Starting provider", {{arnica::plugin::log_keys::kVersion, ARNICA_VERSION},
-                                                  {arnica::plugin::log_keys::kCommit, ARNICA_COMMIT}});
+  arnica::plugin::Log::Info("Starting provider",
+                            {{arnica::plugin::log_keys::kVersion, ARNICA_VERSION},
+                             {arnica::plugin::log_keys::kCommit, ARNICA_COMMIT}});
   std::shared_ptr<arnica::tf::Provider> provider = arnica::resources::NewArnicaProvider();
 #ifdef ARNICA_WITH_FIXTURES
   provider = arnica::fixture::WithFixtures(std::move(provider));

@@ -71,8 +71,7 @@ bool FillCertificate(X509* certificate, EVP_PKEY* key) {
          X509_gmtime_adj(X509_getm_notAfter(certificate), kValiditySeconds) != nullptr &&
          X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, organisation, -1, -1, 0) == 1 &&
          X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, common_name, -1, -1, 0) == 1 &&
-         X509_set_issuer_name(certificate, name) == 1 &&
-         X509_set_pubkey(certificate, key) == 1 &&
+         X509_set_issuer_name(certificate, name) == 1 && X509_set_pubkey(certificate, key) == 1 &&
          AddExtension(certificate, NID_basic_constraints, "critical,CA:TRUE") &&
          AddExtension(certificate, NID_key_usage,
                       "critical,digitalSignature,keyEncipherment,keyAgreement,keyCertSign") &&
@@ -95,8 +94,8 @@ absl::StatusOr<ServerCertificate> GenerateServerCertificate() {
   Bio cert_pem(BIO_new(BIO_s_mem()));
   Bio key_pem(BIO_new(BIO_s_mem()));
   if (!cert_pem || !key_pem || PEM_write_bio_X509(cert_pem.get(), certificate.get()) != 1 ||
-      PEM_write_bio_PrivateKey(key_pem.get(), key.get(), nullptr, nullptr, 0, nullptr,
-                               nullptr) != 1) {
+      PEM_write_bio_PrivateKey(key_pem.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+          1) {
     return absl::InternalError("could not encode the TLS server certificate");
   }
   out.certificate_pem = BioContents(cert_pem.get());

@@ -78,8 +78,7 @@ absl::StatusOr<PortRange> ParsePortRange(const HandshakeEnvironment& environment
 std::string HandshakeLine(int protocol_version, const std::string& network,
                           const std::string& address, const std::string& certificate_der) {
   return absl::StrCat(kCoreProtocolVersion, "|", protocol_version, "|", network, "|", address,
-                      "|grpc|", certificate_der.empty() ? "" : Base64RawStd(certificate_der),
-                      "\n");
+                      "|grpc|", certificate_der.empty() ? "" : Base64RawStd(certificate_der), "\n");
 }
 
 }  // namespace arnica::plugin

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <grpc/support/log.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -16,9 +18,6 @@
 #include <mutex>
 #include <random>
 #include <thread>
-
-#include <grpc/support/log.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -86,7 +85,7 @@ class StdioService final : public ::plugin::GRPCStdio::Service {
 // client certificate, which Debian's gRPC 1.51 cannot use with TLS 1.2; say so.
 void LogFromGrpc(gpr_log_func_args* args) {
   std::string message = args->message != nullptr ? args->message : "";
-  LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR ? LogLevel::kError
+  LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR  ? LogLevel::kError
                    : args->severity == GPR_LOG_SEVERITY_INFO ? LogLevel::kDebug
                                                              : LogLevel::kTrace;
   nlohmann::json fields = {{"source", absl::StrCat(args->file, ":", args->line)}};
@@ -213,12 +212,11 @@ void WatchSignals(bool debug, ShutdownLatch* latch) {
 }
 
 std::string ReattachJson(const ServeOptions& options, const Listener& listener) {
-  nlohmann::json entry = {
-      {"Protocol", "grpc"},
-      {"ProtocolVersion", kProtocolVersion},
-      {"Pid", ::getpid()},
-      {"Test", true},
-      {"Addr", {{"Network", listener.network}, {"String", listener.address}}}};
+  nlohmann::json entry = {{"Protocol", "grpc"},
+                          {"ProtocolVersion", kProtocolVersion},
+                          {"Pid", ::getpid()},
+                          {"Test", true},
+                          {"Addr", {{"Network", listener.network}, {"String", listener.address}}}};
   return nlohmann::json{{options.provider_address, entry}}.dump();
 }
 

@@ -2,10 +2,10 @@
 // mutual TLS, the go-plugin side services (health, controller, stdio) and an orderly exit.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <functional>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 namespace arnica::plugin {
 

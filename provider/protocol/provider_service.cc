@@ -68,9 +68,7 @@ grpc::Status Handle(const char* rpc, nlohmann::json fields, Diags* diagnostics,
 }
 
 nlohmann::json ResourceFields(const std::string& type) { return {{keys::kResourceType, type}}; }
-nlohmann::json DataSourceFields(const std::string& type) {
-  return {{keys::kDataSourceType, type}};
-}
+nlohmann::json DataSourceFields(const std::string& type) { return {{keys::kDataSourceType, type}}; }
 
 // Decodes one value of a request; on failure adds a diagnostic and returns false.
 bool Decode(const tfplugin6::DynamicValue& wire, const tf::Type& type, const char* what,
@@ -184,9 +182,9 @@ grpc::Status ProviderService::ValidateProviderConfig(
   });
 }
 
-grpc::Status ProviderService::ConfigureProvider(Ctx*,
-                                                const tfplugin6::ConfigureProvider::Request* request,
-                                                tfplugin6::ConfigureProvider::Response* response) {
+grpc::Status ProviderService::ConfigureProvider(
+    Ctx*, const tfplugin6::ConfigureProvider::Request* request,
+    tfplugin6::ConfigureProvider::Response* response) {
   return Handle("ConfigureProvider", {}, response->mutable_diagnostics(), [&] {
     tf::Diagnostics diagnostics;
     tf::ConfigureRequest configure;
@@ -249,33 +247,31 @@ grpc::Status ProviderService::UpgradeResourceIdentity(
     Ctx*, const tfplugin6::UpgradeResourceIdentity::Request* request,
     tfplugin6::UpgradeResourceIdentity::Response* response) {
   const std::string& type = request->type_name();
-  return Handle("UpgradeResourceIdentity", ResourceFields(type), response->mutable_diagnostics(),
-                [&] {
-                  tf::Diagnostics diagnostics;
-                  auto found = server_.identity_schemas().find(type);
-                  if (found == server_.identity_schemas().end()) {
-                    Unsupported("resource identity", type, response->mutable_diagnostics());
-                    return;
-                  }
-                  tf::Type identity_type = found->second.ImpliedType();
-                  absl::StatusOr<tf::Value> identity =
-                      request->version() == found->second.version
-                          ? tf::DecodeJson(request->raw_identity().json(), identity_type, true)
-                          : absl::StatusOr<tf::Value>(absl::FailedPreconditionError(
-                                "it was written with identity version " +
-                                std::to_string(request->version()) + ", and this provider is at " +
-                                std::to_string(found->second.version)));
-                  if (!identity.ok()) {
-                    diagnostics.AddError("Unable To Read Stored Identity",
-                                         "The identity stored for this " + type +
-                                             " could not be read: " +
-                                             std::string(identity.status().message()) + ".");
-                  } else {
-                    ToDynamic(*identity, identity_type,
-                              response->mutable_upgraded_identity()->mutable_identity_data());
-                  }
-                  ToWire(diagnostics, response->mutable_diagnostics());
-                });
+  return Handle(
+      "UpgradeResourceIdentity", ResourceFields(type), response->mutable_diagnostics(), [&] {
+        tf::Diagnostics diagnostics;
+        auto found = server_.identity_schemas().find(type);
+        if (found == server_.identity_schemas().end()) {
+          Unsupported("resource identity", type, response->mutable_diagnostics());
+          return;
+        }
+        tf::Type identity_type = found->second.ImpliedType();
+        absl::StatusOr<tf::Value> identity =
+            request->version() == found->second.version
+                ? tf::DecodeJson(request->raw_identity().json(), identity_type, true)
+                : absl::StatusOr<tf::Value>(absl::FailedPreconditionError(
+                      "it was written with identity version " + std::to_string(request->version()) +
+                      ", and this provider is at " + std::to_string(found->second.version)));
+        if (!identity.ok()) {
+          diagnostics.AddError("Unable To Read Stored Identity",
+                               "The identity stored for this " + type + " could not be read: " +
+                                   std::string(identity.status().message()) + ".");
+        } else {
+          ToDynamic(*identity, identity_type,
+                    response->mutable_upgraded_identity()->mutable_identity_data());
+        }
+        ToWire(diagnostics, response->mutable_diagnostics());
+      });
 }
 
 grpc::Status ProviderService::ReadResource(Ctx*, const tfplugin6::ReadResource::Request* request,
@@ -289,8 +285,8 @@ grpc::Status ProviderService::ReadResource(Ctx*, const tfplugin6::ReadResource::
     auto identity_schema = server_.identity_schemas().find(type);
     tf::ReadResourceRequest read;
     read.private_state = request->private_();
-    bool ok = Decode(request->current_state(), state_type, "current state", read.state,
-                     diagnostics);
+    bool ok =
+        Decode(request->current_state(), state_type, "current state", read.state, diagnostics);
     if (ok && identity_schema != server_.identity_schemas().end()) {
       ok = DecodeIdentity(request->current_identity(), identity_schema->second.ImpliedType(),
                           read.identity, diagnostics);
@@ -303,11 +299,10 @@ grpc::Status ProviderService::ReadResource(Ctx*, const tfplugin6::ReadResource::
     const tf::Value& new_state = result.diagnostics.HasError() ? read.state : result.new_state;
     ToDynamic(new_state, state_type, response->mutable_new_state());
     response->set_private_(result.diagnostics.HasError() ? read.private_state
-                                                          : result.private_state);
-    std::optional<tf::Value> identity = result.diagnostics.HasError() ? read.identity
-                                                                      : result.identity;
-    if (identity && identity_schema != server_.identity_schemas().end() &&
-        !new_state.is_null()) {
+                                                         : result.private_state);
+    std::optional<tf::Value> identity =
+        result.diagnostics.HasError() ? read.identity : result.identity;
+    if (identity && identity_schema != server_.identity_schemas().end() && !new_state.is_null()) {
       EncodeIdentity(identity, identity_schema->second.ImpliedType(),
                      response->mutable_new_identity());
     }
@@ -369,8 +364,7 @@ grpc::Status ProviderService::ApplyResourceChange(
     tf::ApplyRequest apply;
     apply.planned_private = request->planned_private();
     bool ok =
-        Decode(request->prior_state(), state_type, "prior state", apply.prior_state,
-               diagnostics) &&
+        Decode(request->prior_state(), state_type, "prior state", apply.prior_state, diagnostics) &&
         Decode(request->planned_state(), state_type, "planned state", apply.planned_state,
                diagnostics) &&
         Decode(request->config(), state_type, "configuration", apply.config, diagnostics);
@@ -432,9 +426,9 @@ grpc::Status ProviderService::ImportResourceState(
   });
 }
 
-grpc::Status ProviderService::MoveResourceState(Ctx*,
-                                                const tfplugin6::MoveResourceState::Request* request,
-                                                tfplugin6::MoveResourceState::Response* response) {
+grpc::Status ProviderService::MoveResourceState(
+    Ctx*, const tfplugin6::MoveResourceState::Request* request,
+    tfplugin6::MoveResourceState::Response* response) {
   return Handle("MoveResourceState", ResourceFields(request->target_type_name()),
                 response->mutable_diagnostics(), [&] {
                   tf::Diagnostics diagnostics;
@@ -456,7 +450,8 @@ grpc::Status ProviderService::GenerateResourceConfig(
                   tf::Diagnostics diagnostics;
                   diagnostics.AddError("Configuration Generation Not Supported",
                                        "terraform-provider-arnica does not generate configuration "
-                                       "for " + request->type_name() + "; write it by hand.");
+                                       "for " +
+                                           request->type_name() + "; write it by hand.");
                   ToWire(diagnostics, response->mutable_diagnostics());
                 });
 }
@@ -478,15 +473,16 @@ grpc::Status ProviderService::ValidateDataResourceConfig(
                 });
 }
 
-grpc::Status ProviderService::ReadDataSource(Ctx*, const tfplugin6::ReadDataSource::Request* request,
+grpc::Status ProviderService::ReadDataSource(Ctx*,
+                                             const tfplugin6::ReadDataSource::Request* request,
                                              tfplugin6::ReadDataSource::Response* response) {
   const std::string& type = request->type_name();
   return Handle("ReadDataSource", DataSourceFields(type), response->mutable_diagnostics(), [&] {
     tf::Diagnostics diagnostics;
     tf::Value config;
     const tf::Schema* schema = server_.FindDataSourceSchema(type, diagnostics);
-    if (schema != nullptr && Decode(request->config(), schema->block.ImpliedType(),
-                                    "configuration", config, diagnostics)) {
+    if (schema != nullptr && Decode(request->config(), schema->block.ImpliedType(), "configuration",
+                                    config, diagnostics)) {
       tf::ReadDataResponse result = server_.ReadDataSource(type, config);
       diagnostics.Append(result.diagnostics);
       if (!result.diagnostics.HasError()) {
@@ -657,8 +653,9 @@ grpc::Status ProviderService::PlanAction(Ctx*, const tfplugin6::PlanAction::Requ
   return grpc::Status::OK;
 }
 
-grpc::Status ProviderService::InvokeAction(Ctx*, const tfplugin6::InvokeAction::Request* request,
-                                           grpc::ServerWriter<tfplugin6::InvokeAction::Event>* writer) {
+grpc::Status ProviderService::InvokeAction(
+    Ctx*, const tfplugin6::InvokeAction::Request* request,
+    grpc::ServerWriter<tfplugin6::InvokeAction::Event>* writer) {
   tfplugin6::InvokeAction::Event event;
   Unsupported("action", request->action_type(), event.mutable_completed()->mutable_diagnostics());
   writer->Write(event);
@@ -674,7 +671,8 @@ grpc::Status ProviderService::ValidateActionConfig(
 
 grpc::Status ProviderService::StopProvider(Ctx*, const tfplugin6::StopProvider::Request*,
                                            tfplugin6::StopProvider::Response*) {
-  Log::Info("Stop requested by the host; cancelling work in flight", {{keys::kRpc, "StopProvider"}});
+  Log::Info("Stop requested by the host; cancelling work in flight",
+            {{keys::kRpc, "StopProvider"}});
   server_.Stop();
   return grpc::Status::OK;
 }

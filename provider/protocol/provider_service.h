@@ -51,9 +51,9 @@ class ProviderService final : public tfplugin6::Provider::Service {
   grpc::Status GenerateResourceConfig(Ctx*, const tfplugin6::GenerateResourceConfig::Request*,
                                       tfplugin6::GenerateResourceConfig::Response*) override;
 
-  grpc::Status ValidateDataResourceConfig(Ctx*,
-                                          const tfplugin6::ValidateDataResourceConfig::Request*,
-                                          tfplugin6::ValidateDataResourceConfig::Response*) override;
+  grpc::Status ValidateDataResourceConfig(
+      Ctx*, const tfplugin6::ValidateDataResourceConfig::Request*,
+      tfplugin6::ValidateDataResourceConfig::Response*) override;
   grpc::Status ReadDataSource(Ctx*, const tfplugin6::ReadDataSource::Request*,
                               tfplugin6::ReadDataSource::Response*) override;
 
@@ -72,9 +72,9 @@ class ProviderService final : public tfplugin6::Provider::Service {
                                       tfplugin6::CloseEphemeralResource::Response*) override;
   grpc::Status ListResource(Ctx*, const tfplugin6::ListResource::Request*,
                             grpc::ServerWriter<tfplugin6::ListResource::Event>*) override;
-  grpc::Status ValidateListResourceConfig(Ctx*,
-                                          const tfplugin6::ValidateListResourceConfig::Request*,
-                                          tfplugin6::ValidateListResourceConfig::Response*) override;
+  grpc::Status ValidateListResourceConfig(
+      Ctx*, const tfplugin6::ValidateListResourceConfig::Request*,
+      tfplugin6::ValidateListResourceConfig::Response*) override;
   grpc::Status ValidateStateStoreConfig(Ctx*, const tfplugin6::ValidateStateStore::Request*,
                                         tfplugin6::ValidateStateStore::Response*) override;
   grpc::Status ConfigureStateStore(Ctx*, const tfplugin6::ConfigureStateStore::Request*,

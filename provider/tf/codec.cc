@@ -132,9 +132,8 @@ class JsonReader {
   }
 
   void SkipWhitespace() {
-    while (pos_ < text_.size() &&
-           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' ||
-            text_[pos_] == '\r')) {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
+                                   text_[pos_] == '\n' || text_[pos_] == '\r')) {
       ++pos_;
     }
   }
@@ -550,8 +549,7 @@ class MsgpackDecoder {
     if (ext.size > kMaxRefinementBytes) return path_.Error("oversize unknown value refinement");
     if (ext.type() != kExtRefinedUnknown || type.is_dynamic()) return Value::Unknown(type);
 
-    absl::StatusOr<msgpack::object_handle> payload =
-        Unpack(std::string_view(ext.data(), ext.size));
+    absl::StatusOr<msgpack::object_handle> payload = Unpack(std::string_view(ext.data(), ext.size));
     if (!payload.ok()) {
       return path_.Error("invalid unknown value refinements: " +
                          std::string(payload.status().message()));
@@ -638,8 +636,7 @@ class MsgpackDecoder {
     const bool tuple = type.kind() == TypeKind::kTuple;
     if (tuple && o.via.array.size != type.elements().size()) {
       return path_.Error("a tuple of " + std::to_string(type.elements().size()) +
-                         " elements is required (" + std::to_string(o.via.array.size) +
-                         " given)");
+                         " elements is required (" + std::to_string(o.via.array.size) + " given)");
     }
     std::vector<Value> elements;
     elements.reserve(o.via.array.size);
@@ -1006,8 +1003,7 @@ class JsonDecoder {
     const bool tuple = type.kind() == TypeKind::kTuple;
     if (tuple && node.items.size() != type.elements().size()) {
       return path_.Error("a tuple of " + std::to_string(type.elements().size()) +
-                         " elements is required (" + std::to_string(node.items.size()) +
-                         " given)");
+                         " elements is required (" + std::to_string(node.items.size()) + " given)");
     }
     std::vector<Value> elements;
     elements.reserve(node.items.size());

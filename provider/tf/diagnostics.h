@@ -32,7 +32,9 @@ class AttributePath {
 
   AttributePath() = default;
   explicit AttributePath(std::vector<Step> steps) : steps_(std::move(steps)) {}
-  static AttributePath Root(std::string attribute) { return AttributePath().Attr(std::move(attribute)); }
+  static AttributePath Root(std::string attribute) {
+    return AttributePath().Attr(std::move(attribute));
+  }
 
   AttributePath Attr(std::string name) const;
   AttributePath Key(std::string key) const;

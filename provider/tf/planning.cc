@@ -80,8 +80,8 @@ Value NullWriteOnly(const Block& block, const Value& value) {
         return NullWriteOnly(inner, v);
       };
       Value nested = out.GetAttr(attribute.name);
-      out = out.WithAttr(attribute.name,
-                         MapNested(attribute.nested->nesting, type, nested, nested, nested, recurse));
+      out = out.WithAttr(attribute.name, MapNested(attribute.nested->nesting, type, nested, nested,
+                                                   nested, recurse));
     }
   }
   for (const NestedBlock& nested : block.block_types) {
@@ -89,8 +89,8 @@ Value NullWriteOnly(const Block& block, const Value& value) {
     auto recurse = [&](const Value& v, const Value&, const Value&) {
       return NullWriteOnly(*nested.block, v);
     };
-    out = out.WithAttr(nested.type_name, MapNested(nested.nesting, inner.type(), inner, inner,
-                                                   inner, recurse));
+    out = out.WithAttr(nested.type_name,
+                       MapNested(nested.nesting, inner.type(), inner, inner, inner, recurse));
   }
   return out;
 }
@@ -111,9 +111,9 @@ Value MarkComputedUnknown(const Block& block, const Value& planned, const Value&
       auto recurse = [&](const Value& v, const Value& c, const Value& p) {
         return MarkComputedUnknown(inner, v, c, p);
       };
-      out = out.WithAttr(attribute.name, MapNested(attribute.nested->nesting, type,
-                                                   out.GetAttr(attribute.name), in_config,
-                                                   in_prior, recurse));
+      out = out.WithAttr(attribute.name,
+                         MapNested(attribute.nested->nesting, type, out.GetAttr(attribute.name),
+                                   in_config, in_prior, recurse));
     }
   }
   for (const NestedBlock& nested : block.block_types) {

@@ -192,8 +192,7 @@ ReadResourceResponse ProviderServer::ReadResource(const std::string& type,
   return response;
 }
 
-PlanResponse ProviderServer::PlanResourceChange(const std::string& type,
-                                                const PlanRequest& request,
+PlanResponse ProviderServer::PlanResourceChange(const std::string& type, const PlanRequest& request,
                                                 const std::optional<Value>& prior_identity) const {
   PlanResponse response;
   const Resource* resource = FindResource(type, response.diagnostics);
@@ -326,9 +325,9 @@ void Provider::AddFunction(std::shared_ptr<const Function> function) {
 }
 
 void Resource::Import(const Context&, const ImportRequest&, ImportResponse& response) const {
-  response.diagnostics.AddError("Import Not Supported",
-                                "Resources of type " + TypeName() +
-                                    " cannot be imported; declare them and apply instead.");
+  response.diagnostics.AddError(
+      "Import Not Supported",
+      "Resources of type " + TypeName() + " cannot be imported; declare them and apply instead.");
 }
 
 absl::StatusOr<Value> Resource::UpgradeState(int64_t version, const std::string& json) const {

@@ -46,7 +46,8 @@ class ProviderServer {
 
   Diagnostics ValidateProviderConfig(const Value& config) const;
   Diagnostics ConfigureProvider(const ConfigureRequest& request);
-  Diagnostics ValidateResourceConfig(const std::string& type, const ValidateResourceRequest& r) const;
+  Diagnostics ValidateResourceConfig(const std::string& type,
+                                     const ValidateResourceRequest& r) const;
   Diagnostics ValidateDataResourceConfig(const std::string& type, const Value& config) const;
 
   struct Upgraded {

@@ -134,8 +134,7 @@ Type Type::Dynamic() { return Primitive(TypeKind::kDynamic); }
 Type Type::Primitive(TypeKind kind) {
   static const auto* const kTypes = [] {
     auto* types = new std::map<TypeKind, Type>();
-    for (TypeKind k :
-         {TypeKind::kString, TypeKind::kNumber, TypeKind::kBool, TypeKind::kDynamic}) {
+    for (TypeKind k : {TypeKind::kString, TypeKind::kNumber, TypeKind::kBool, TypeKind::kDynamic}) {
       auto rep = std::make_shared<Rep>();
       rep->kind = k;
       rep->has_dynamic = k == TypeKind::kDynamic;

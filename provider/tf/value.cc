@@ -23,8 +23,8 @@ struct Value::Rep {
   std::string string_value;
   Decimal number_value;
   bool bool_value = false;
-  std::vector<Value> elements;            // list, set, tuple
-  std::map<std::string, Value> entries;   // map, object
+  std::vector<Value> elements;           // list, set, tuple
+  std::map<std::string, Value> entries;  // map, object
 };
 
 namespace {

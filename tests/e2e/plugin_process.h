@@ -12,6 +12,9 @@
 #pragma once
 
 #include <fcntl.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/support/byte_buffer.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -39,10 +42,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/support/byte_buffer.h>
 
 #include "grpc_controller.grpc.pb.h"
 #include "provider/plugin/certificate.h"
@@ -75,8 +74,8 @@ class PluginProcess {
  public:
   struct Options {
     std::string binary;
-    std::vector<std::string> args;                // argv[1..]
-    std::map<std::string, std::string> env;       // the child's whole environment
+    std::vector<std::string> args;           // argv[1..]
+    std::map<std::string, std::string> env;  // the child's whole environment
   };
 
   explicit PluginProcess(Options options) : options_(std::move(options)) { Spawn(); }
@@ -380,9 +379,7 @@ struct Handshake {
     return handshake;
   }
 
-  std::string GrpcTarget() const {
-    return network == "unix" ? "unix:" + address : address;
-  }
+  std::string GrpcTarget() const { return network == "unix" ? "unix:" + address : address; }
 };
 
 // Go's base64.RawStdEncoding.DecodeString: standard alphabet, no padding, strict.
@@ -524,8 +521,8 @@ inline grpc::Status HealthCheck(const std::shared_ptr<grpc::Channel>& channel,
   grpc::ClientContext context;
   SetDeadline(&context, timeout);
   std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                 &response, [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status s) { done.set_value(std::move(s)); });
   grpc::Status result = done.get_future().get();
   if (!result.ok()) return result;
 

@@ -1,6 +1,7 @@
 // End-to-end tests of the provider as a process: how it starts, what it prints, whom it talks to,
 // how it stops. Each test runs the real binary the way go-plugin's host does (see
 // tests/e2e/plugin_process.h) and never waits without a deadline.
+#include <gtest/gtest.h>
 #include <openssl/x509v3.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -15,8 +16,6 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "nlohmann/json.hpp"
 #include "tests/e2e/plugin_process.h"
 #include "tfplugin6.grpc.pb.h"
@@ -26,8 +25,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReleaseBinary() { return std::string(ARNICA_RELEASE_DIR) + "/terraform-provider-arnica"; }
-std::string FixtureBinary() { return std::string(ARNICA_FIXTURE_DIR) + "/terraform-provider-arnica"; }
+std::string ReleaseBinary() {
+  return std::string(ARNICA_RELEASE_DIR) + "/terraform-provider-arnica";
+}
+std::string FixtureBinary() {
+  return std::string(ARNICA_FIXTURE_DIR) + "/terraform-provider-arnica";
+}
 
 std::unique_ptr<PluginProcess> Spawn(const std::string& binary,
                                      std::map<std::string, std::string> env,
@@ -78,7 +81,8 @@ int CountErrors(const google::protobuf::RepeatedPtrField<tfplugin6::Diagnostic>&
   return errors;
 }
 
-std::string Summaries(const google::protobuf::RepeatedPtrField<tfplugin6::Diagnostic>& diagnostics) {
+std::string Summaries(
+    const google::protobuf::RepeatedPtrField<tfplugin6::Diagnostic>& diagnostics) {
   std::string out;
   for (const auto& d : diagnostics) out += "[" + d.summary() + ": " + d.detail() + "] ";
   return out;
@@ -180,7 +184,8 @@ class ProcessTest : public ::testing::Test {
     grpc::Status status = Shutdown(plugin_.channel);
     EXPECT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
     std::optional<ExitStatus> exit = plugin_.process->Wait(kExitTimeout);
-    EXPECT_TRUE(exit.has_value()) << "still running " << kExitTimeout.count() << " ms after Shutdown";
+    EXPECT_TRUE(exit.has_value()) << "still running " << kExitTimeout.count()
+                                  << " ms after Shutdown";
     return exit;
   }
 
@@ -225,8 +230,8 @@ TEST(ProcessStartup, WithoutMagicCookieExitsOneAndSaysItIsAPlugin) {
 
 TEST(ProcessStartup, HostOfferingOnlyProtocolFiveIsRefusedNamingProtocolSix) {
   auto client = NewClientIdentity();
-  auto process =
-      Spawn(ReleaseBinary(), HostEnvironment(client.certificate_pem, {{"PLUGIN_PROTOCOL_VERSIONS", "5"}}));
+  auto process = Spawn(ReleaseBinary(), HostEnvironment(client.certificate_pem,
+                                                        {{"PLUGIN_PROTOCOL_VERSIONS", "5"}}));
   ASSERT_TRUE(process->started()) << process->spawn_error();
   std::optional<ExitStatus> exit = process->Wait(kExitTimeout);
   ASSERT_TRUE(exit.has_value()) << "did not exit";
@@ -235,7 +240,8 @@ TEST(ProcessStartup, HostOfferingOnlyProtocolFiveIsRefusedNamingProtocolSix) {
   EXPECT_EQ(process->ReadStdoutToEof(kExitTimeout), "");
   ASSERT_TRUE(process->WaitForStderrEof());
   std::string err = process->Stderr();
-  EXPECT_TRUE(std::regex_search(err, std::regex(R"((version|protocol)s?\s+6\b)", std::regex::icase)))
+  EXPECT_TRUE(
+      std::regex_search(err, std::regex(R"((version|protocol)s?\s+6\b)", std::regex::icase)))
       << err;
 }
 
@@ -523,7 +529,8 @@ TEST_F(ProcessLogging, ProviderSecretCanaryNeverAppearsInStderr) {
   ASSERT_TRUE(plugin_.process->WaitForStderrEof());
   const std::string err = plugin_.process->Stderr();
   EXPECT_NE(err.find("ConfigureProvider"), std::string::npos)
-      << "ConfigureProvider was not logged, so the check below proves nothing:\n" << err;
+      << "ConfigureProvider was not logged, so the check below proves nothing:\n"
+      << err;
   EXPECT_EQ(err.find(canary), std::string::npos) << "the canary leaked into stderr:\n" << err;
   EXPECT_EQ(err.find(canary.substr(7)), std::string::npos) << "part of the canary leaked";
 }
@@ -695,10 +702,9 @@ TEST(ProcessListener, OverlongSocketDirectoryFallsBackToTcpInThePortRange) {
 
   constexpr int kMin = 20040;
   constexpr int kMax = 20059;
-  LaunchedPlugin plugin =
-      Launch(ReleaseBinary(), {{"PLUGIN_UNIX_SOCKET_DIR", dir},
-                               {"PLUGIN_MIN_PORT", std::to_string(kMin)},
-                               {"PLUGIN_MAX_PORT", std::to_string(kMax)}});
+  LaunchedPlugin plugin = Launch(ReleaseBinary(), {{"PLUGIN_UNIX_SOCKET_DIR", dir},
+                                                   {"PLUGIN_MIN_PORT", std::to_string(kMin)},
+                                                   {"PLUGIN_MAX_PORT", std::to_string(kMax)}});
   ASSERT_TRUE(plugin.ok()) << plugin.error;
   const Handshake& handshake = *plugin.handshake;
   EXPECT_EQ(handshake.network, "tcp") << plugin.handshake_line;

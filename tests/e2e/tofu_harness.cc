@@ -162,8 +162,9 @@ Workspace::~Workspace() {
 void Workspace::WriteConfig(const std::string& body, const std::string& version_constraint) {
   std::string version =
       version_constraint.empty() ? "" : ", version = \"" + version_constraint + "\"";
-  WriteFile("main.tf", "terraform {\n  required_providers {\n    arnica = { source = \"arnica/arnica\"" +
-                           version + " }\n  }\n}\n\n" + body);
+  WriteFile("main.tf",
+            "terraform {\n  required_providers {\n    arnica = { source = \"arnica/arnica\"" +
+                version + " }\n  }\n}\n\n" + body);
 }
 
 void Workspace::WriteFile(const std::string& name, const std::string& text) {

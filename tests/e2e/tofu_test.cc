@@ -21,10 +21,8 @@ constexpr char kProviderSecret[] = "canary-provider-7f3a9c2e";
 constexpr char kWriteOnlySecret[] = "canary-writeonly-51b2e8d4";
 constexpr char kSensitiveNote[] = "canary-sensitive-c04d1799";
 
-#define EXPECT_EXIT_CODE(result, code) \
-  EXPECT_EQ((result).exit_code, code) << (result).Output()
-#define ASSERT_EXIT_CODE(result, code) \
-  ASSERT_EQ((result).exit_code, code) << (result).Output()
+#define EXPECT_EXIT_CODE(result, code) EXPECT_EQ((result).exit_code, code) << (result).Output()
+#define ASSERT_EXIT_CODE(result, code) ASSERT_EQ((result).exit_code, code) << (result).Output()
 
 std::string ProviderBlock() {
   return std::string("provider \"arnica\" {\n  fixture_token = \"") + kProviderSecret + "\"\n}\n\n";
@@ -152,7 +150,8 @@ TEST_F(TofuTest, SecretsNeverReachStateLogsOrOutput) {
 
   std::string written = w.EverythingWritten();  // state, backups, plan file, trace log
   std::string history = w.history();            // everything printed
-  ASSERT_NE(written.find("arnica_protocol_fixture"), std::string::npos);  // searched the right place
+  ASSERT_NE(written.find("arnica_protocol_fixture"),
+            std::string::npos);                                     // searched the right place
   ASSERT_NE(written.find("Starting provider"), std::string::npos);  // provider log reached the file
   for (const char* secret : {kProviderSecret, kWriteOnlySecret}) {
     EXPECT_EQ(written.find(secret), std::string::npos) << secret << " was written to disk";
@@ -185,7 +184,8 @@ TEST_F(TofuTest, ImportByIdAdoptsAnExistingObject) {
   w.WriteFile("store/fx-0123abcd.json",
               R"({"name": "adopted", "revision": 3, "has_secret": false, "value": "0.1",
                   "tags": {"team": "platform"}})");
-  w.WriteConfig(Thing("x", "  name = \"adopted\"\n  value = 0.1\n  tags = { team = \"platform\" }\n"));
+  w.WriteConfig(
+      Thing("x", "  name = \"adopted\"\n  value = 0.1\n  tags = { team = \"platform\" }\n"));
   CommandResult imported = w.Tofu({"import", "arnica_protocol_fixture.x", "fx-0123abcd"});
   ASSERT_EXIT_CODE(imported, 0);
   nlohmann::json x = *Resource(State(w), "managed", "x");
@@ -306,7 +306,8 @@ TEST_F(TofuTest, ABugInAResourceIsAnErrorNotACrash) {
   w.WriteConfig(Thing("x", "  name = \"bug-in-create\"\n") + Thing("y", "  name = \"fine\"\n"));
   CommandResult applied = w.Tofu({"apply", "-auto-approve"});
   EXPECT_EXIT_CODE(applied, 1);
-  EXPECT_NE(applied.Output().find("Provider Internal Error"), std::string::npos) << applied.Output();
+  EXPECT_NE(applied.Output().find("Provider Internal Error"), std::string::npos)
+      << applied.Output();
   EXPECT_EQ(applied.Output().find("plugin crashed"), std::string::npos) << applied.Output();
   EXPECT_EQ(applied.Output().find("did not respond"), std::string::npos) << applied.Output();
   // The same process went on to create the other object; the failed one is not in state.

@@ -260,8 +260,8 @@ TEST(MsgpackTest, EmptyMapIsOnlyAnEmptyObject) {
 }
 
 TEST(MsgpackTest, ErrorsNameThePath) {
-  Type type = Type::Object(
-      {{"tags", Type::Map(Type::String())}, {"list", Type::List(Type::Number())}});
+  Type type =
+      Type::Object({{"tags", Type::Map(Type::String())}, {"list", Type::List(Type::Number())}});
   // {"list": [1, 2, "x"], "tags": {"a": 5}}
   std::string error = DecodeError(Hex("82 a4 6c 69 73 74 93 01 02 a1 78 a4 74 61 67 73 80"), type);
   EXPECT_EQ(error.rfind("at .list[2]: ", 0), 0u) << error;
@@ -279,8 +279,8 @@ TEST(MsgpackTest, CollectionsAndTuples) {
   Type set = Type::Set(Type::Number());
   Value decoded_set = Decoded(Hex("93 01 02 01"), set);
   EXPECT_EQ(decoded_set.Elements().size(), 2u);
-  EXPECT_EQ(decoded_set, Value::Set(Type::Number(), {Value::Number(int64_t{2}),
-                                                     Value::Number(int64_t{1})}));
+  EXPECT_EQ(decoded_set,
+            Value::Set(Type::Number(), {Value::Number(int64_t{2}), Value::Number(int64_t{1})}));
 
   Type map = Type::Map(Type::Bool());
   Value map_value = Value::Map(Type::Bool(), {{"x", Value::Bool(true)}});
@@ -340,9 +340,8 @@ TEST(MsgpackTest, DynamicWithBadTypeIsRejected) {
             std::string::npos);
   EXPECT_FALSE(DecodeMsgpack(Hex("92 c4 01 7b a1 61"), Type::Dynamic()).ok());
   EXPECT_FALSE(DecodeMsgpack(Hex("a1 61"), Type::Dynamic()).ok());
-  EXPECT_FALSE(DecodeMsgpack(Hex("93 c4 08 " + HexOf("\"string\"") + " a1 61 c0"),
-                             Type::Dynamic())
-                   .ok());
+  EXPECT_FALSE(
+      DecodeMsgpack(Hex("93 c4 08 " + HexOf("\"string\"") + " a1 61 c0"), Type::Dynamic()).ok());
 }
 
 TEST(MsgpackTest, ComplexValueRoundTrips) {
@@ -357,16 +356,15 @@ TEST(MsgpackTest, ComplexValueRoundTrips) {
   refinements.nullable = false;
   refinements.string_prefix = "pre";
   Value value = Value::Object(
-      type,
-      {{"items", Value::List(inner, {Value::Object(inner, {{"id", Value::Number(int64_t{1})},
-                                                           {"label", Value::String("one")}}),
-                                     Value::Unknown(inner)})},
-       {"names", Value::Set(Type::String(), {Value::String("x"), Value::String("y")})},
-       {"meta", Value::Map(Type::Dynamic(), {{"n", Value::Number(D("1e400"))},
-                                             {"z", Value::Null(Type::Dynamic())}})},
-       {"pair", Value::Tuple(type.attributes().at("pair"),
-                             {Value::Bool(true), Value::Number(D("-0.25"))})},
-       {"pending", Value::Unknown(Type::String(), refinements)}});
+      type, {{"items", Value::List(inner, {Value::Object(inner, {{"id", Value::Number(int64_t{1})},
+                                                                 {"label", Value::String("one")}}),
+                                           Value::Unknown(inner)})},
+             {"names", Value::Set(Type::String(), {Value::String("x"), Value::String("y")})},
+             {"meta", Value::Map(Type::Dynamic(), {{"n", Value::Number(D("1e400"))},
+                                                   {"z", Value::Null(Type::Dynamic())}})},
+             {"pair", Value::Tuple(type.attributes().at("pair"),
+                                   {Value::Bool(true), Value::Number(D("-0.25"))})},
+             {"pending", Value::Unknown(Type::String(), refinements)}});
   std::string bytes = EncodeMsgpack(value, type);
   Value decoded = Decoded(bytes, type);
   EXPECT_EQ(decoded, value) << decoded.ToDebugString();
@@ -540,8 +538,8 @@ TEST(JsonTest, InvalidUtf8IsReplaced) {
 }
 
 TEST(JsonTest, ErrorsNameThePath) {
-  Type type = Type::Object({{"tags", Type::Map(Type::String())},
-                            {"list", Type::List(Type::Number())}});
+  Type type =
+      Type::Object({{"tags", Type::Map(Type::String())}, {"list", Type::List(Type::Number())}});
   absl::StatusOr<Value> value = DecodeJson(R"({"tags": {"a": [1]}})", type);
   ASSERT_FALSE(value.ok());
   EXPECT_EQ(value.status().message().rfind("at .tags[\"a\"]: ", 0), 0u) << value.status();
@@ -557,9 +555,9 @@ TEST(JsonTest, MalformedInputIsRejected) {
   for (size_t length = 0; length < text.size(); ++length) {
     EXPECT_FALSE(DecodeJson(text.substr(0, length), type).ok()) << text.substr(0, length);
   }
-  for (const char* bad : {"", "{", "{\"a\":}", "{\"a\" []}", "[1,]", "01", "1.", "-", "+1",
-                          "\"\\x\"", "\"\\ud83\"", "tru", "nul", "{} {}", "\"a\nb\"",
-                          "{\"a\":1,\"a\":2}"}) {
+  for (const char* bad :
+       {"", "{", "{\"a\":}", "{\"a\" []}", "[1,]", "01", "1.", "-", "+1", "\"\\x\"", "\"\\ud83\"",
+        "tru", "nul", "{} {}", "\"a\nb\"", "{\"a\":1,\"a\":2}"}) {
     EXPECT_FALSE(DecodeJson(bad, Type::Dynamic()).ok() &&
                  DecodeJson(bad, Type::Map(Type::Number())).ok())
         << bad;

@@ -1,7 +1,8 @@
 // The protocol layer's conversions: what the host reads from our schemas and diagnostics.
+#include "provider/protocol/convert.h"
+
 #include <gtest/gtest.h>
 
-#include "provider/protocol/convert.h"
 #include "provider/tf/codec.h"
 
 namespace arnica::protocol {

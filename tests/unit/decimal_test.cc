@@ -65,9 +65,10 @@ TEST(DecimalTest, NegativeZeroIsZero) {
 }
 
 TEST(DecimalTest, ParseRejectsJunk) {
-  for (const char* text : {"", ".", "-", "+", "NaN", "nan", "-NaN", "abc", "1e", "1e+", "e5",
-                           "--1", "+-1", "1.2.3", " 1", "1 ", "0x10", "1,5", "Infinityx", "in",
-                           "1e99999999999999999", "1.5f"}) {
+  for (const char* text : {"",    ".",  "-",    "+",   "NaN",       "nan", "-NaN",
+                           "abc", "1e", "1e+",  "e5",  "--1",       "+-1", "1.2.3",
+                           " 1",  "1 ", "0x10", "1,5", "Infinityx", "in",  "1e99999999999999999",
+                           "1.5f"}) {
     EXPECT_FALSE(Decimal::Parse(text).has_value()) << '"' << text << '"';
   }
 }
@@ -102,8 +103,7 @@ TEST(DecimalTest, FromDoubleExtremes) {
   // The smallest subnormal is 2^-1074: 751 significant digits.
   Decimal tiny = *Decimal::FromDouble(std::numeric_limits<double>::denorm_min());
   std::string text = tiny.ToString();
-  EXPECT_EQ(text.rfind("4.940656458412465441765687928682213723650598026143247644255856825", 0),
-            0u)
+  EXPECT_EQ(text.rfind("4.940656458412465441765687928682213723650598026143247644255856825", 0), 0u)
       << text;
   EXPECT_EQ(text.substr(text.size() - 5), "e-324");
   EXPECT_EQ(text.size(), std::string("4.").size() + 750 + std::string("e-324").size());
@@ -143,17 +143,31 @@ TEST(DecimalTest, FromDoubleRoundTripsThroughToDouble) {
 
 TEST(DecimalTest, Ordering) {
   // Strictly ascending.
-  const std::vector<Decimal> ascending = {
-      Decimal::Infinity(true), D("-1e400"), D("-2"),       D("-1.5"), D("-0.1"),
-      D("-1e-400"),            D("0"),      D("1e-400"),   D("0.1"),  D("0.10000001"),
-      D("0.2"),                D("1"),      D("1.5"),      D("2"),    D("10"),
-      D("99"),                 D("100"),    D("1e400"),    Decimal::Infinity(false)};
+  const std::vector<Decimal> ascending = {Decimal::Infinity(true),
+                                          D("-1e400"),
+                                          D("-2"),
+                                          D("-1.5"),
+                                          D("-0.1"),
+                                          D("-1e-400"),
+                                          D("0"),
+                                          D("1e-400"),
+                                          D("0.1"),
+                                          D("0.10000001"),
+                                          D("0.2"),
+                                          D("1"),
+                                          D("1.5"),
+                                          D("2"),
+                                          D("10"),
+                                          D("99"),
+                                          D("100"),
+                                          D("1e400"),
+                                          Decimal::Infinity(false)};
   for (size_t i = 0; i < ascending.size(); ++i) {
     EXPECT_TRUE(ascending[i] == ascending[i]);
     EXPECT_EQ(ascending[i] <=> ascending[i], std::strong_ordering::equal);
     for (size_t j = i + 1; j < ascending.size(); ++j) {
-      EXPECT_LT(ascending[i], ascending[j]) << ascending[i].ToString() << " vs "
-                                            << ascending[j].ToString();
+      EXPECT_LT(ascending[i], ascending[j])
+          << ascending[i].ToString() << " vs " << ascending[j].ToString();
       EXPECT_GT(ascending[j], ascending[i]);
       EXPECT_NE(ascending[i], ascending[j]);
     }

@@ -102,8 +102,8 @@ TEST(Log, LevelsFromTheHostsNames) {
 
 TEST(Log, TimestampHasMicrosecondsAndZ) {
   // go-plugin drops lines whose timestamp does not parse with 6 fractional digits.
-  EXPECT_TRUE(std::regex_match(Log::Timestamp(),
-                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)")))
+  EXPECT_TRUE(
+      std::regex_match(Log::Timestamp(), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)")))
       << Log::Timestamp();
 }
 

@@ -1,8 +1,8 @@
 // The planning and apply rules every resource gets from ProviderServer: what the host checks
 // (protocol.md §4) must hold whatever a resource does.
-#include <gtest/gtest.h>
-
 #include "provider/tf/server.h"
+
+#include <gtest/gtest.h>
 
 namespace arnica::tf {
 namespace {
@@ -114,9 +114,8 @@ TEST_F(ServerTest, ReplacementOnlyWhenARequiresReplaceAttributeReallyChanges) {
 }
 
 TEST_F(ServerTest, DestroyPlansNull) {
-  PlanResponse plan =
-      server_->PlanResourceChange("arnica_test", {Stored(), Value::Null(type_), Value::Null(type_), ""},
-                                  std::nullopt);
+  PlanResponse plan = server_->PlanResourceChange(
+      "arnica_test", {Stored(), Value::Null(type_), Value::Null(type_), ""}, std::nullopt);
   EXPECT_TRUE(plan.planned_state.is_null());
 }
 
@@ -128,8 +127,8 @@ TEST_F(ServerTest, ApplyNeverReturnsWriteOnlyValues) {
   };
   Value config = Object({{"name", Value::String("a")}, {"password", Value::String("hunter2")}});
   PlanResponse plan = Plan(Value::Null(type_), config);
-  ApplyResponse applied =
-      server_->ApplyResourceChange("arnica_test", {Value::Null(type_), plan.planned_state, config, ""});
+  ApplyResponse applied = server_->ApplyResourceChange(
+      "arnica_test", {Value::Null(type_), plan.planned_state, config, ""});
   ASSERT_FALSE(applied.diagnostics.HasError());
   EXPECT_TRUE(applied.new_state.GetAttr("password").is_null());
   EXPECT_EQ(applied.new_state.GetAttr("id"), Value::String("x1"));
@@ -142,7 +141,8 @@ TEST_F(ServerTest, FailedCreateLeavesNothingInState) {
   };
   Value config = Object({{"name", Value::String("a")}});
   ApplyResponse applied = server_->ApplyResourceChange(
-      "arnica_test", {Value::Null(type_), Plan(Value::Null(type_), config).planned_state, config, ""});
+      "arnica_test",
+      {Value::Null(type_), Plan(Value::Null(type_), config).planned_state, config, ""});
   EXPECT_TRUE(applied.diagnostics.HasError());
   EXPECT_TRUE(applied.new_state.is_null());
 }
@@ -153,7 +153,8 @@ TEST_F(ServerTest, AnUnknownLeftAfterApplyIsAnErrorNotAStateEntry) {
   };
   Value config = Object({{"name", Value::String("a")}});
   ApplyResponse applied = server_->ApplyResourceChange(
-      "arnica_test", {Value::Null(type_), Plan(Value::Null(type_), config).planned_state, config, ""});
+      "arnica_test",
+      {Value::Null(type_), Plan(Value::Null(type_), config).planned_state, config, ""});
   ASSERT_TRUE(applied.diagnostics.HasError());
   EXPECT_TRUE(applied.new_state.is_null());
 }

@@ -65,8 +65,8 @@ TEST(TypeTest, JsonRoundTrip) {
 }
 
 TEST(TypeTest, OptionalAttributesAreEmittedSortedAndOnlyWhenPresent) {
-  Type with = Type::Object({{"c", Type::String()}, {"a", Type::Number()}, {"b", Type::Bool()}},
-                           {"c", "a"});
+  Type with =
+      Type::Object({{"c", Type::String()}, {"a", Type::Number()}, {"b", Type::Bool()}}, {"c", "a"});
   EXPECT_EQ(with.ToJson().dump(), R"(["object",{"a":"number","b":"bool","c":"string"},["a","c"]])");
   Type without = Type::Object({{"a", Type::Number()}});
   EXPECT_EQ(without.ToJson().size(), 2u);

@@ -9,9 +9,8 @@ namespace arnica::tf {
 namespace {
 
 Type PersonType() {
-  return Type::Object({{"name", Type::String()},
-                       {"age", Type::Number()},
-                       {"tags", Type::Set(Type::String())}});
+  return Type::Object(
+      {{"name", Type::String()}, {"age", Type::Number()}, {"tags", Type::Set(Type::String())}});
 }
 
 TEST(ValueTest, DefaultIsNullDynamic) {
@@ -38,8 +37,8 @@ TEST(ValueTest, Primitives) {
 }
 
 TEST(ValueTest, NullAndUnknownOfAnyType) {
-  for (const Type& type : {Type::String(), Type::Dynamic(), Type::List(Type::Number()),
-                           PersonType()}) {
+  for (const Type& type :
+       {Type::String(), Type::Dynamic(), Type::List(Type::Number()), PersonType()}) {
     Value null = Value::Null(type);
     EXPECT_TRUE(null.is_null());
     EXPECT_FALSE(null.is_known_non_null());
