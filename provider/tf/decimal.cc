@@ -289,7 +289,7 @@ std::strong_ordering operator<=>(const Decimal& a, const Decimal& b) {
     int compared = a.digits_.compare(b.digits_);
     magnitude = compared <=> 0;
   }
-  if (rank_a < 0) return 0 <=> magnitude;
+  if (rank_a < 0) return 0 <=> magnitude;  // NOLINT(modernize-use-nullptr): inverts an ordering
   return magnitude;
 }
 
