@@ -819,17 +819,27 @@ class MsgpackEncoder {
       packer_.pack_int64(*integer);
       return;
     }
-    double approximate = number.ToDouble();
-    std::optional<Decimal> back = Decimal::FromDouble(approximate);
-    if (number.is_infinite() || (back && *back == number)) {
-      PackFloat64(approximate);
+    // The host's rule (cty): an integer beyond int64 goes as decimal text even when a double
+    // could hold it exactly, because the host reads float64 back at 53 bits of precision and
+    // 2^63 would come back as 9223372036854776000. Only a non-integer that is exactly a double
+    // goes as float64, and infinities, which have no other form.
+    if (number.is_infinite()) {
+      PackFloat64(number.ToDouble());
       return;
+    }
+    if (!number.is_integer()) {
+      double approximate = number.ToDouble();
+      std::optional<Decimal> back = Decimal::FromDouble(approximate);
+      if (back && *back == number) {
+        PackFloat64(approximate);
+        return;
+      }
     }
     PackString(number.ToString());
   }
 
-  // packer::pack_double would shrink integral doubles such as 2^63 to msgpack ints; the host
-  // sends float64 there, so write the float64 form by hand.
+  // packer::pack_double would shrink integral doubles to msgpack ints, so the float64 form is
+  // written by hand.
   void PackFloat64(double value) {
     uint64_t bits;
     std::memcpy(&bits, &value, sizeof(bits));

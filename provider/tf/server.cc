@@ -38,6 +38,100 @@ bool HasWriteOnlyValue(const Block& block, const Value& config) {
   return false;
 }
 
+void CheckRequired(const Block& block, const Value& config, const AttributePath& path,
+                   Diagnostics& diagnostics);
+
+// Applies `check` to each object inside a nested attribute or block value, with its path. Set
+// elements have no path step of their own, so they share the set's path.
+template <typename Check>
+void EachNested(Nesting nesting, const Value& value, const AttributePath& path, Check check) {
+  if (!value.is_known_non_null()) return;
+  switch (nesting) {
+    case Nesting::kSingle:
+    case Nesting::kGroup:
+      return check(value, path);
+    case Nesting::kList:
+      for (size_t i = 0; i < value.Elements().size(); ++i) {
+        check(value.Elements()[i], path.Index(static_cast<int64_t>(i)));
+      }
+      return;
+    case Nesting::kSet:
+      for (const Value& element : value.Elements()) check(element, path);
+      return;
+    case Nesting::kMap:
+      for (const auto& [key, element] : value.Entries()) check(element, path.Key(key));
+      return;
+  }
+}
+
+// The host accepts `name = null` (or a variable that is null) for a required attribute; the
+// provider must refuse it, or the null surfaces later as a failed create.
+void CheckRequired(const Block& block, const Value& config, const AttributePath& path,
+                   Diagnostics& diagnostics) {
+  if (!config.is_known_non_null()) return;
+  for (const Attribute& attribute : block.attributes) {
+    Value value = config.GetAttr(attribute.name);
+    AttributePath at = path.Attr(attribute.name);
+    if (attribute.required && value.is_null()) {
+      diagnostics.AddError("Missing Required Attribute",
+                           "The argument \"" + attribute.name +
+                               "\" is required, but its value is null. Set it to a value; if it "
+                               "comes from a variable, give that variable a non-null value.",
+                           at);
+    } else if (attribute.nested) {
+      Block inner;
+      inner.attributes = attribute.nested->attributes;
+      EachNested(attribute.nested->nesting, value, at,
+                 [&](const Value& element, const AttributePath& element_path) {
+                   CheckRequired(inner, element, element_path, diagnostics);
+                 });
+    }
+  }
+  for (const NestedBlock& nested : block.block_types) {
+    EachNested(nested.nesting, config.GetAttr(nested.type_name), path.Attr(nested.type_name),
+               [&](const Value& element, const AttributePath& element_path) {
+                 CheckRequired(*nested.block, element, element_path, diagnostics);
+               });
+  }
+}
+
+// Infinities are numbers to the host's type system, but its state file (JSON) cannot hold them:
+// accepting one fails the apply after the object was created. Reported at validation instead.
+void CheckFinite(const Value& value, const AttributePath& path, Diagnostics& diagnostics) {
+  if (!value.is_known_non_null()) return;
+  switch (value.type().kind()) {
+    case TypeKind::kNumber:
+      if (value.AsNumber().is_infinite()) {
+        diagnostics.AddError("Number Out Of Range",
+                             "This number is infinite, and an infinite number cannot be stored "
+                             "in state. Use a finite number.",
+                             path);
+      }
+      return;
+    case TypeKind::kList:
+    case TypeKind::kTuple:
+      for (size_t i = 0; i < value.Elements().size(); ++i) {
+        CheckFinite(value.Elements()[i], path.Index(static_cast<int64_t>(i)), diagnostics);
+      }
+      return;
+    case TypeKind::kSet:
+      for (const Value& element : value.Elements()) CheckFinite(element, path, diagnostics);
+      return;
+    case TypeKind::kMap:
+      for (const auto& [key, entry] : value.Entries()) {
+        CheckFinite(entry, path.Key(key), diagnostics);
+      }
+      return;
+    case TypeKind::kObject:
+      for (const auto& [name, entry] : value.Entries()) {
+        CheckFinite(entry, path.Attr(name), diagnostics);
+      }
+      return;
+    default:
+      return;
+  }
+}
+
 Diagnostics UnknownType(const std::string& kind, const std::string& type) {
   Diagnostics diagnostics;
   diagnostics.AddError("Unknown " + kind + " Type",
@@ -113,6 +207,8 @@ std::optional<Value> ProviderServer::IdentityFor(const Resource& resource,
 
 Diagnostics ProviderServer::ValidateProviderConfig(const Value& config) const {
   Diagnostics diagnostics;
+  CheckRequired(provider_schema_.block, config, AttributePath(), diagnostics);
+  if (diagnostics.HasError()) return diagnostics;
   provider_->ValidateConfig(config, diagnostics);
   return diagnostics;
 }
@@ -141,6 +237,9 @@ Diagnostics ProviderServer::ValidateResourceConfig(const std::string& type,
         "Terraform 1.11 or newer. Upgrade the host, or use the attribute's sensitive "
         "alternative, which is kept in state.");
   }
+  CheckRequired(block, request.config, AttributePath(), diagnostics);
+  CheckFinite(request.config, AttributePath(), diagnostics);
+  if (diagnostics.HasError()) return diagnostics;
   resource->Validate(request, diagnostics);
   return diagnostics;
 }
@@ -149,7 +248,9 @@ Diagnostics ProviderServer::ValidateDataResourceConfig(const std::string& type,
                                                        const Value& config) const {
   Diagnostics diagnostics;
   const DataSource* data_source = FindDataSource(type, diagnostics);
-  if (data_source != nullptr) data_source->Validate(config, diagnostics);
+  if (data_source == nullptr) return diagnostics;
+  CheckRequired(data_schemas_.at(type).block, config, AttributePath(), diagnostics);
+  if (!diagnostics.HasError()) data_source->Validate(config, diagnostics);
   return diagnostics;
 }
 
@@ -185,6 +286,7 @@ ReadResourceResponse ProviderServer::ReadResource(const std::string& type,
   resource->Read(CurrentContext(), request, response);
   response.new_state = planning::NullWriteOnly(block, response.new_state);
   planning::CheckResult(block, response.new_state, false, "refreshed state", response.diagnostics);
+  CheckFinite(response.new_state, AttributePath(), response.diagnostics);
   if (!response.identity) response.identity = IdentityFor(*resource, response.new_state);
   if (!response.identity && response.new_state.is_known_non_null()) {
     response.identity = request.identity;
@@ -254,6 +356,7 @@ ApplyResponse ProviderServer::ApplyResourceChange(const std::string& type,
   response.new_state = planning::NullWriteOnly(schema.block, response.new_state);
   Diagnostics problems;
   planning::CheckResult(schema.block, response.new_state, false, "the applied state", problems);
+  CheckFinite(response.new_state, AttributePath(), problems);
   if (problems.HasError()) {
     // Keep what was there before rather than store something the host would reject.
     response.new_state = request.prior_state;
@@ -270,9 +373,31 @@ ImportResponse ProviderServer::ImportResourceState(const std::string& type,
   if (resource == nullptr) return response;
   const Schema& schema = resource_schemas_.at(type);
   response.state = Value::Null(schema.block.ImpliedType());
+  if (request.identity && identity_schemas_.count(type)) {
+    for (const IdentityAttribute& attribute : identity_schemas_.at(type).attributes) {
+      if (attribute.required_for_import &&
+          !request.identity->GetAttr(attribute.name).IsWhollyKnown()) {
+        response.diagnostics.AddError("Incomplete Import Identity",
+                                      "The identity attribute \"" + attribute.name +
+                                          "\" is needed to import " + type +
+                                          ", and it must be a known value.",
+                                      AttributePath::Root(attribute.name));
+      } else if (attribute.required_for_import &&
+                 request.identity->GetAttr(attribute.name).is_null()) {
+        response.diagnostics.AddError("Incomplete Import Identity",
+                                      "The identity attribute \"" + attribute.name +
+                                          "\" is needed to import " + type +
+                                          "; set it to the object's " + attribute.name + ".",
+                                      AttributePath::Root(attribute.name));
+      }
+    }
+    if (response.diagnostics.HasError()) return response;
+  }
   resource->Import(CurrentContext(), request, response);
   if (response.diagnostics.HasError()) return response;
   response.state = planning::NullWriteOnly(schema.block, response.state);
+  CheckFinite(response.state, AttributePath(), response.diagnostics);
+  if (response.diagnostics.HasError()) return response;
   if (!response.identity) response.identity = IdentityFor(*resource, response.state);
   if (!response.identity) response.identity = request.identity;
   return response;
@@ -288,6 +413,7 @@ ReadDataResponse ProviderServer::ReadDataSource(const std::string& type,
   data_source->Read(CurrentContext(), config, response);
   if (response.diagnostics.HasError()) return response;
   planning::CheckResult(block, response.state, false, "data source results", response.diagnostics);
+  CheckFinite(response.state, AttributePath(), response.diagnostics);
   return response;
 }
 

@@ -317,6 +317,88 @@ TEST_F(TofuTest, ABugInAResourceIsAnErrorNotACrash) {
   EXPECT_EQ(StoreSize(w), 1u);
 }
 
+TEST_F(TofuTest, IntegersBeyondInt64StayExact) {
+  // Regression: 2^63 went back to the host as a float64 and came out as 9223372036854776000,
+  // failing apply with "inconsistent final plan" and corrupting imported and read values.
+  Workspace w(FixtureBuild());
+  w.WriteFile("store/fx-0000beef.json", R"({"name": "big", "value": "18446744073709551616"})");
+  w.WriteConfig(Thing("a", "  name = \"a\"\n  value = 9223372036854775808\n") +
+                "data \"arnica_protocol_fixture\" \"big\" {\n  id = \"fx-0000beef\"\n}\n"
+                "output \"read\" {\n  value = data.arnica_protocol_fixture.big.value\n}\n"
+                "output \"difference\" {\n"
+                "  value = arnica_protocol_fixture.a.value - 9223372036854775807\n}\n");
+  ASSERT_EXIT_CODE(w.Tofu({"apply", "-auto-approve"}), 0);
+  EXPECT_NE(w.ReadFile("terraform.tfstate").find("\"value\": 9223372036854775808"),
+            std::string::npos);
+  EXPECT_EQ(w.Tofu({"output", "-raw", "read"}).stdout_text, "18446744073709551616");
+  EXPECT_EQ(w.Tofu({"output", "-raw", "difference"}).stdout_text, "1");
+  EXPECT_EXIT_CODE(w.Tofu({"plan", "-detailed-exitcode"}), 0);
+}
+
+TEST_F(TofuTest, NullForARequiredAttributeFailsThePlanWithItsPath) {
+  // Regression: `name = null` passed validate and plan and failed inside create.
+  Workspace w(FixtureBuild());
+  w.WriteConfig("variable \"n\" {\n  type = string\n  default = null\n}\n\n" +
+                Thing("a", "  name = var.n\n"));
+  CommandResult plan = w.Tofu({"plan"});
+  EXPECT_EXIT_CODE(plan, 1);
+  EXPECT_NE(plan.Output().find("Missing Required Attribute"), std::string::npos) << plan.Output();
+  EXPECT_NE(plan.Output().find("name = var.n"), std::string::npos) << plan.Output();
+
+  w.WriteConfig("data \"arnica_protocol_fixture\" \"d\" {\n  id = null\n}\n");
+  CommandResult data = w.Tofu({"plan"});
+  EXPECT_EXIT_CODE(data, 1);
+  EXPECT_NE(data.Output().find("Missing Required Attribute"), std::string::npos) << data.Output();
+  EXPECT_EQ(data.Output().find("Internal Error"), std::string::npos) << data.Output();
+}
+
+TEST_F(TofuTest, InfiniteNumbersAreRefusedBeforeAnythingIsCreated) {
+  // Regression: `value = 1/0` created the object, then the host could not write its state.
+  Workspace w(FixtureBuild());
+  w.WriteConfig(Thing("a", "  name = \"a\"\n  value = 1/0\n"));
+  CommandResult applied = w.Tofu({"apply", "-auto-approve"});
+  EXPECT_EXIT_CODE(applied, 1);
+  EXPECT_NE(applied.Output().find("Number Out Of Range"), std::string::npos) << applied.Output();
+  EXPECT_EQ(StoreSize(w), 0u);
+}
+
+TEST_F(TofuTest, AnUnreachableOrDamagedRemoteIsAnErrorNeverADeletion) {
+  Workspace w(FixtureBuild());
+  w.WriteConfig(Thing("a", "  name = \"alpha\"\n  value = 0.1\n"));
+  ASSERT_EXIT_CODE(w.Tofu({"apply", "-auto-approve"}), 0);
+  std::string id = (*Resource(State(w), "managed", "a"))["attributes"]["id"];
+
+  // A damaged object: an error naming it, not a crash and not a planned re-create.
+  fs::path object = w.store() / (id + ".json");
+  std::string saved = w.ReadFile("store/" + id + ".json");
+  w.WriteFile("store/" + id + ".json", R"({"name": "alpha", "value": "abc"})");
+  CommandResult damaged = w.Tofu({"plan", "-detailed-exitcode"});
+  EXPECT_EXIT_CODE(damaged, 1);
+  EXPECT_NE(damaged.Output().find("Corrupt Fixture Object"), std::string::npos) << damaged.Output();
+  EXPECT_EQ(damaged.Output().find("did not respond"), std::string::npos) << damaged.Output();
+  w.WriteFile("store/" + id + ".json", saved);
+
+  // The whole remote unreachable: no plan may propose creating everything again.
+  CommandResult unreachable =
+      w.Tofu({"plan", "-detailed-exitcode"}, {{"ARNICA_FIXTURE_STORE", "/nonexistent-store"}});
+  EXPECT_EXIT_CODE(unreachable, 1);
+  EXPECT_NE(unreachable.Output().find("Fixture Store Missing"), std::string::npos);
+  EXPECT_EQ(unreachable.Output().find("will be created"), std::string::npos);
+
+  // A hand-edited id never becomes a path outside the store.
+  w.WriteFile("outside.json", R"({"name": "victim"})");
+  std::string state = w.ReadFile("terraform.tfstate");
+  for (size_t at = state.find("\"" + id + "\""); at != std::string::npos;
+       at = state.find("\"" + id + "\"")) {
+    state.replace(at, id.size() + 2, "\"../outside\"");
+  }
+  w.WriteFile("terraform.tfstate", state);
+  CommandResult destroyed = w.Tofu({"destroy", "-auto-approve", "-refresh=false"});
+  EXPECT_NE(destroyed.exit_code, 0) << destroyed.Output();
+  EXPECT_NE(destroyed.Output().find("Invalid Fixture ID"), std::string::npos) << destroyed.Output();
+  EXPECT_TRUE(fs::exists(w.dir() / "outside.json"));
+}
+
 TEST_F(TofuTest, ProviderConfiguredWithValuesUnknownAtPlan) {
   Workspace w(FixtureBuild());
   w.WriteConfig(Thing("a", "  name = \"a\"\n") +

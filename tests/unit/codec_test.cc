@@ -181,12 +181,15 @@ TEST(MsgpackTest, NumberEncoding) {
   // 0.1 is not a double; sending one would change the number.
   EXPECT_EQ(encode("0.1"), "a3 30 2e 31");
   EXPECT_EQ(encode("1e400"), "a6 " + HexOf("1e+400"));
-  // Beyond int64 but exactly a double.
-  EXPECT_EQ(encode("9223372036854775808"), "cb 43 e0 00 00 00 00 00 00");
+  // Beyond int64 but exactly a double: still text, since the host reads float64 back at 53 bits
+  // and would turn 2^63 into 9223372036854776000 (regression: it was sent as float64).
+  EXPECT_EQ(encode("9223372036854775808"), "b3 " + HexOf("9223372036854775808"));
+  EXPECT_EQ(encode("18446744073709551616"), "b4 " + HexOf("18446744073709551616"));
   // Non-negative ints take the unsigned forms, as the host's encoder also writes them.
   EXPECT_EQ(encode("9223372036854775807"), "cf 7f ff ff ff ff ff ff ff");
   EXPECT_EQ(encode("-9223372036854775808"), "d3 80 00 00 00 00 00 00 00");
-  EXPECT_EQ(encode("1e20"), "cb 44 15 af 1d 78 b5 8c 40");
+  EXPECT_EQ(encode("1e20"), "b5 " + HexOf("100000000000000000000"));
+  EXPECT_EQ(encode("-2.5"), "cb c0 04 00 00 00 00 00 00");
   EXPECT_EQ(ToHex(EncodeMsgpack(Value::Number(Decimal::Infinity(false)), Type::Number())),
             "cb 7f f0 00 00 00 00 00 00");
   EXPECT_EQ(ToHex(EncodeMsgpack(Value::Number(Decimal::Infinity(true)), Type::Number())),

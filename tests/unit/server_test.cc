@@ -169,6 +169,31 @@ TEST_F(ServerTest, WriteOnlyNeedsAHostThatSupportsIt) {
   EXPECT_FALSE(server_->ValidateResourceConfig("arnica_test", {config, capable}).HasError());
 }
 
+TEST_F(ServerTest, RequiredAttributeSetToNullIsRefusedAtValidation) {
+  // Regression: `name = null` passed validate and plan and failed inside create.
+  ClientCapabilities capable;
+  capable.write_only_attributes_allowed = true;
+  Diagnostics diagnostics = server_->ValidateResourceConfig(
+      "arnica_test", {Object({{"size", Value::Number(1)}}), capable});
+  ASSERT_TRUE(diagnostics.HasError());
+  EXPECT_EQ(diagnostics.items()[0].summary, "Missing Required Attribute");
+  EXPECT_EQ(diagnostics.items()[0].attribute, AttributePath::Root("name"));
+  // Unknown is fine: it is known by apply.
+  Value unknown_name = Object({{"name", Value::Unknown(Type::String())}});
+  EXPECT_FALSE(server_->ValidateResourceConfig("arnica_test", {unknown_name, capable}).HasError());
+}
+
+TEST_F(ServerTest, InfiniteNumbersAreRefusedBeforeTheyReachState) {
+  // Regression: `size = 1/0` was created, then the host could not write the state file.
+  ClientCapabilities capable;
+  Value config =
+      Object({{"name", Value::String("a")}, {"size", Value::Number(Decimal::Infinity(false))}});
+  Diagnostics diagnostics = server_->ValidateResourceConfig("arnica_test", {config, capable});
+  ASSERT_TRUE(diagnostics.HasError());
+  EXPECT_EQ(diagnostics.items()[0].summary, "Number Out Of Range");
+  EXPECT_EQ(diagnostics.items()[0].attribute, AttributePath::Root("size"));
+}
+
 TEST_F(ServerTest, UnknownTypeIsNamedInTheDiagnostic) {
   Diagnostics diagnostics = server_->ValidateResourceConfig("arnica_nope", {Value(), {}});
   ASSERT_TRUE(diagnostics.HasError());
