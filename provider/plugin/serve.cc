@@ -191,23 +191,36 @@ bool EmitOnStdout(const std::string& line) {
 }
 
 // SIGINT reaches the whole process group when a user presses Ctrl-C; the host answers it with
-// StopProvider, so the plugin itself must survive it. Debug servers stop on it instead.
+// StopProvider, so the plugin itself must survive it. Debug servers stop on it instead. SIGTERM
+// always stops the server in order (its socket removed), rather than killing the process.
 void WatchSignals(bool debug, ShutdownLatch* latch) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
-  if (debug) sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::thread([set, debug, latch] {
     for (;;) {
       int signal_number = 0;
       if (sigwait(&set, &signal_number) != 0) continue;
-      if (debug) {
+      if (debug || signal_number == SIGTERM) {
+        Log::Debug("stopping on a signal", {{"signal", signal_number}});
         latch->Trigger();
         return;
       }
       Log::Debug("ignoring interrupt: the host stops providers through StopProvider");
     }
+  }).detach();
+}
+
+// A host that is killed (SIGKILL, a crash) never sends Shutdown, and the provider would live on
+// as an orphan holding its socket. The host is our parent; when we are re-parented, it is gone.
+void WatchParent(ShutdownLatch* latch) {
+  pid_t parent = ::getppid();
+  std::thread([parent, latch] {
+    while (::getppid() == parent) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    Log::Warn("the host process went away without shutting the provider down; exiting");
+    latch->Trigger();
   }).detach();
 }
 
@@ -248,6 +261,8 @@ int Serve(grpc::Service* provider, const ServeOptions& options) {
 
   ShutdownLatch latch;
   WatchSignals(options.debug, &latch);
+  // A debug server belongs to the user's shell, not to a host; it stops on a signal instead.
+  if (!options.debug) WatchParent(&latch);
   ControllerService controller(&latch);
   StdioService stdio;
   grpc::EnableDefaultHealthCheckService(true);

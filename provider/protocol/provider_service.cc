@@ -1,9 +1,13 @@
 #include "provider/protocol/provider_service.h"
 
+#include <cxxabi.h>
+
 #include <atomic>
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <typeinfo>
 
@@ -21,6 +25,13 @@ using Diags = google::protobuf::RepeatedPtrField<tfplugin6::Diagnostic>;
 
 std::atomic<uint64_t> next_request_id{1};
 
+std::string Demangle(const char* mangled) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> readable(
+      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+  return status == 0 && readable ? readable.get() : mangled;
+}
+
 // Runs one RPC body with the logging and failure handling every call shares. `diagnostics` is
 // where an unexpected failure is reported; null for RPCs that report failures otherwise.
 grpc::Status Handle(const char* rpc, nlohmann::json fields, Diags* diagnostics,
@@ -33,14 +44,19 @@ grpc::Status Handle(const char* rpc, nlohmann::json fields, Diags* diagnostics,
   std::string failure;
   try {
     body();
+  } catch (const std::logic_error& e) {
+    // Our own invariant checks: fixed text that never quotes a value.
+    failure = Demangle(typeid(e).name()) + ": " + e.what();
   } catch (const std::exception& e) {
-    // The exception text may quote request data, which can be secret; only its type is named.
-    failure = typeid(e).name();
+    // Other exceptions may quote request data, which can be secret; only the type is named.
+    failure = Demangle(typeid(e).name());
   } catch (...) {
     failure = "unknown exception";
   }
   if (!failure.empty()) {
-    Log::Error("Request failed with an exception", {{keys::kRpc, rpc}, {keys::kError, failure}});
+    nlohmann::json error_fields = fields;
+    error_fields[keys::kError] = failure;
+    Log::Error("Request failed with an exception", error_fields);
     std::string detail = std::string("The provider failed unexpectedly while handling ") + rpc +
                          ". This is a bug in terraform-provider-arnica; please report it with the "
                          "provider log (TF_LOG_PROVIDER=DEBUG).";

@@ -640,6 +640,74 @@ TEST_F(ProcessRpc, MessagesFarBeyondGrpcsFourMebibyteDefaultAreAccepted) {
   EXPECT_GT(response.planned_state().msgpack().size(), big_name.size());
 }
 
+// --- A host that dies -----------------------------------------------------------------------
+
+// Regression: a host killed with SIGKILL never sends Shutdown, and the provider lived on as an
+// orphan holding its socket. The test stands in for the host with a child process that starts
+// the provider and is then killed.
+TEST(ProcessOrphan, ExitsAndRemovesItsSocketWhenTheHostIsKilled) {
+  std::string socket_dir = "/tmp/arnica-orphan-XXXXXX";
+  ASSERT_NE(::mkdtemp(socket_dir.data()), nullptr);
+  std::map<std::string, std::string> env = HostEnvironment(
+      NewClientIdentity().certificate_pem, {{"PLUGIN_UNIX_SOCKET_DIR", socket_dir}});
+  std::vector<std::string> env_strings;
+  for (const auto& [key, value] : env) env_strings.push_back(key + "=" + value);
+  std::vector<char*> envp;
+  for (std::string& entry : env_strings) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+  std::string binary = ReleaseBinary();
+  int pid_pipe[2];
+  ASSERT_EQ(::pipe(pid_pipe), 0);
+
+  pid_t host = ::fork();
+  ASSERT_GE(host, 0);
+  if (host == 0) {  // the stand-in host: start the provider, report its pid, wait to be killed
+    pid_t provider = ::fork();
+    if (provider == 0) {
+      int devnull = ::open("/dev/null", O_RDWR);
+      ::dup2(devnull, 0);
+      ::dup2(devnull, 1);
+      ::dup2(devnull, 2);
+      char* argv[] = {binary.data(), nullptr};
+      ::execve(binary.c_str(), argv, envp.data());
+      ::_exit(127);
+    }
+    ::write(pid_pipe[1], &provider, sizeof provider);
+    for (;;) ::pause();
+  }
+  ::close(pid_pipe[1]);
+  pid_t provider = 0;
+  ASSERT_EQ(::read(pid_pipe[0], &provider, sizeof provider), static_cast<ssize_t>(sizeof provider));
+  ::close(pid_pipe[0]);
+
+  auto sockets = [&] {
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(socket_dir)) {
+      count += entry.is_socket() ? 1 : 0;
+    }
+    return count;
+  };
+  // Serving: its socket appears.
+  for (int i = 0; i < 200 && sockets() == 0; ++i) ::usleep(50 * 1000);
+  ASSERT_EQ(sockets(), 1);
+
+  ::kill(host, SIGKILL);
+  ::waitpid(host, nullptr, 0);
+  // Gone (or a zombie nobody reaps, in a container without an init): state 'Z' or no /proc entry.
+  auto alive = [&] {
+    std::ifstream stat("/proc/" + std::to_string(provider) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    size_t paren = text.rfind(')');
+    return !text.empty() && paren != std::string::npos && text.substr(paren + 2, 1) != "Z";
+  };
+  for (int i = 0; i < 200 && alive(); ++i) ::usleep(50 * 1000);
+  bool still_alive = alive();
+  if (still_alive) ::kill(provider, SIGKILL);  // our own grandchild; never leave it behind
+  EXPECT_FALSE(still_alive) << "the provider outlived its host";
+  EXPECT_EQ(sockets(), 0) << "socket left in " << socket_dir;
+  std::filesystem::remove_all(socket_dir);
+}
+
 // --- Debug mode ----------------------------------------------------------------------------
 
 TEST(ProcessDebug, DebugFlagPrintsReattachJsonAndStopsOnSigterm) {
