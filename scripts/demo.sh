@@ -27,12 +27,15 @@ CONFIG
 export TF_CLI_CONFIG_FILE="$work/cli.tfrc" ARNICA_FIXTURE_STORE="$work/store" TF_IN_AUTOMATION=1
 cd "$work"
 
+# Colour only on a terminal; a log or CI page gets plain text.
+color=()
+[[ -t 1 ]] || color=(-no-color)
 step() { printf '\n==> %s\n' "$*"; }
 step "tofu plan"
-"$tofu" plan -out=demo.tfplan
+"$tofu" plan "${color[@]}" -out=demo.tfplan
 step "tofu apply"
-"$tofu" apply demo.tfplan
+"$tofu" apply "${color[@]}" demo.tfplan
 step "tofu plan -detailed-exitcode (a second plan must find nothing to do)"
-"$tofu" plan -detailed-exitcode
+"$tofu" plan "${color[@]}" -detailed-exitcode
 step "tofu destroy"
-"$tofu" destroy -auto-approve
+"$tofu" destroy "${color[@]}" -auto-approve
