@@ -485,7 +485,8 @@ absl::StatusOr<Decimal> DecodeNumber(const msgpack::object& o, const Path& path)
     case msgpack::type::STR: {
       std::string_view text(o.via.str.ptr, o.via.str.size);
       std::optional<Decimal> number = Decimal::Parse(text);
-      if (!number) return path.Error(Quote(text.substr(0, 64)) + " is not a valid number");
+      // The text is not quoted back: errors reach diagnostics, and values may be secret.
+      if (!number) return path.Error("text that is not a valid number");
       return *number;
     }
     default:
@@ -945,8 +946,7 @@ class JsonDecoder {
         }
         std::optional<Decimal> number = Decimal::Parse(node.text);
         if (!number) {
-          return path_.Error(Quote(std::string_view(node.text).substr(0, 64)) +
-                             " is not a valid number");
+          return path_.Error("text that is not a valid number");  // never quoted: may be secret
         }
         return Value::Number(*std::move(number));
       }
