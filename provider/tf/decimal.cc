@@ -8,9 +8,10 @@
 namespace arnica::tf {
 namespace {
 
-// Exponents beyond this are rejected by Parse. The host's own numbers stay far inside it, and the
-// bound keeps every exponent sum below comfortably inside int64.
-constexpr int64_t kMaxExponent = 1'000'000'000'000;
+// Exponents beyond this are rejected by Parse. The host keeps numbers as Go big.Floats, whose
+// binary exponent is an int32: about 10^646456992 at most. A number past that, handed back to
+// the host, fails there with "number is required", so it is refused here, with a margin.
+constexpr int64_t kMaxExponent = 600'000'000;
 // Plain notation is used while it needs at most this many zeros beyond the significant digits.
 constexpr int64_t kMaxPlainZeros = 30;
 

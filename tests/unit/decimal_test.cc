@@ -223,5 +223,13 @@ TEST(DecimalTest, ToDouble) {
   EXPECT_EQ(Decimal::Infinity(true).ToDouble(), -std::numeric_limits<double>::infinity());
 }
 
+TEST(DecimalTest, ExponentsBeyondWhatTheHostCanHoldAreRefused) {
+  // Regression: "1e999999999999" parsed here, and the host could not read it back.
+  EXPECT_TRUE(Decimal::Parse("1e600000000").has_value());
+  EXPECT_FALSE(Decimal::Parse("1e600000001").has_value());
+  EXPECT_FALSE(Decimal::Parse("1e999999999999").has_value());
+  EXPECT_FALSE(Decimal::Parse("1e-999999999999").has_value());
+}
+
 }  // namespace
 }  // namespace arnica::tf
