@@ -17,6 +17,9 @@ inline constexpr char kCommit[] = "commit";
 inline constexpr char kHttpMethod[] = "http_method";
 inline constexpr char kHttpPath[] = "http_path";
 inline constexpr char kHttpStatus[] = "http_status";
+inline constexpr char kHttpHost[] = "http_host";
+inline constexpr char kHttpAttempt[] = "http_attempt";
+inline constexpr char kHttpDurationMs[] = "http_duration_ms";
 inline constexpr char kError[] = "error";
 
 }  // namespace arnica::plugin::log_keys
