@@ -108,6 +108,9 @@ class HttpClientTest : public testing::Test {
     port_ = server_.bind_to_any_port("127.0.0.1");
     ASSERT_GT(port_, 0);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // httplib's stop() does nothing until the listen loop is running; a test that ends
+    // quickly would otherwise leave the loop running forever and hang in join().
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 
   void TearDown() override {
