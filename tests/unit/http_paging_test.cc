@@ -11,6 +11,7 @@
 #include "provider/http/bitbucket_errors.h"
 #include "provider/http/client.h"
 #include "provider/http/paging.h"
+#include "tests/unit/http_test_support.h"
 
 namespace arnica::http {
 namespace {
@@ -18,13 +19,7 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-ClientOptions FastRetries(int max_attempts = 3) {
-  ClientOptions options;
-  options.retry.max_attempts = max_attempts;
-  options.retry.base_delay = milliseconds(1);
-  options.retry.max_delay = milliseconds(50);
-  return options;
-}
+ClientOptions FastRetries() { return test_support::FastRetries(3, milliseconds(50)); }
 
 // Percent-encodes everything but unreserved characters, for a URL inside a query parameter.
 std::string Encode(const std::string& text) {
