@@ -159,8 +159,46 @@ void CheckValue(const Value& value, bool allow_unknown, const AttributePath& pat
 
 }  // namespace
 
+// Infinities are numbers to the host's type system, but its state file (JSON) cannot hold them:
+// accepting one fails the apply after the object was created. Reported at validation instead.
+void CheckFinite(const Value& value, const AttributePath& path, Diagnostics& diagnostics) {
+  if (!value.is_known_non_null()) return;
+  switch (value.type().kind()) {
+    case TypeKind::kNumber:
+      if (value.AsNumber().is_infinite()) {
+        diagnostics.AddError("Number Out Of Range",
+                             "This number is infinite, and an infinite number cannot be stored "
+                             "in state. Use a finite number.",
+                             path);
+      }
+      return;
+    case TypeKind::kList:
+    case TypeKind::kTuple:
+      for (size_t i = 0; i < value.Elements().size(); ++i) {
+        CheckFinite(value.Elements()[i], path.Index(static_cast<int64_t>(i)), diagnostics);
+      }
+      return;
+    case TypeKind::kSet:
+      for (const Value& element : value.Elements()) CheckFinite(element, path, diagnostics);
+      return;
+    case TypeKind::kMap:
+      for (const auto& [key, entry] : value.Entries()) {
+        CheckFinite(entry, path.Key(key), diagnostics);
+      }
+      return;
+    case TypeKind::kObject:
+      for (const auto& [name, entry] : value.Entries()) {
+        CheckFinite(entry, path.Attr(name), diagnostics);
+      }
+      return;
+    default:
+      return;
+  }
+}
+
 void CheckResult(const Block& block, const Value& value, bool allow_unknown,
                  const std::string& what, Diagnostics& diagnostics) {
+  CheckFinite(value, AttributePath(), diagnostics);
   if (!value.is_known_non_null()) {
     CheckValue(value, allow_unknown, AttributePath(), what, diagnostics);
     return;

@@ -95,43 +95,6 @@ void CheckRequired(const Block& block, const Value& config, const AttributePath&
   }
 }
 
-// Infinities are numbers to the host's type system, but its state file (JSON) cannot hold them:
-// accepting one fails the apply after the object was created. Reported at validation instead.
-void CheckFinite(const Value& value, const AttributePath& path, Diagnostics& diagnostics) {
-  if (!value.is_known_non_null()) return;
-  switch (value.type().kind()) {
-    case TypeKind::kNumber:
-      if (value.AsNumber().is_infinite()) {
-        diagnostics.AddError("Number Out Of Range",
-                             "This number is infinite, and an infinite number cannot be stored "
-                             "in state. Use a finite number.",
-                             path);
-      }
-      return;
-    case TypeKind::kList:
-    case TypeKind::kTuple:
-      for (size_t i = 0; i < value.Elements().size(); ++i) {
-        CheckFinite(value.Elements()[i], path.Index(static_cast<int64_t>(i)), diagnostics);
-      }
-      return;
-    case TypeKind::kSet:
-      for (const Value& element : value.Elements()) CheckFinite(element, path, diagnostics);
-      return;
-    case TypeKind::kMap:
-      for (const auto& [key, entry] : value.Entries()) {
-        CheckFinite(entry, path.Key(key), diagnostics);
-      }
-      return;
-    case TypeKind::kObject:
-      for (const auto& [name, entry] : value.Entries()) {
-        CheckFinite(entry, path.Attr(name), diagnostics);
-      }
-      return;
-    default:
-      return;
-  }
-}
-
 Diagnostics UnknownType(const std::string& kind, const std::string& type) {
   Diagnostics diagnostics;
   diagnostics.AddError("Unknown " + kind + " Type",
@@ -238,7 +201,7 @@ Diagnostics ProviderServer::ValidateResourceConfig(const std::string& type,
         "alternative, which is kept in state.");
   }
   CheckRequired(block, request.config, AttributePath(), diagnostics);
-  CheckFinite(request.config, AttributePath(), diagnostics);
+  planning::CheckFinite(request.config, AttributePath(), diagnostics);
   if (diagnostics.HasError()) return diagnostics;
   resource->Validate(request, diagnostics);
   return diagnostics;
@@ -286,7 +249,6 @@ ReadResourceResponse ProviderServer::ReadResource(const std::string& type,
   resource->Read(CurrentContext(), request, response);
   response.new_state = planning::NullWriteOnly(block, response.new_state);
   planning::CheckResult(block, response.new_state, false, "refreshed state", response.diagnostics);
-  CheckFinite(response.new_state, AttributePath(), response.diagnostics);
   if (!response.identity) response.identity = IdentityFor(*resource, response.new_state);
   if (!response.identity && response.new_state.is_known_non_null()) {
     response.identity = request.identity;
@@ -356,7 +318,6 @@ ApplyResponse ProviderServer::ApplyResourceChange(const std::string& type,
   response.new_state = planning::NullWriteOnly(schema.block, response.new_state);
   Diagnostics problems;
   planning::CheckResult(schema.block, response.new_state, false, "the applied state", problems);
-  CheckFinite(response.new_state, AttributePath(), problems);
   if (problems.HasError()) {
     // Keep what was there before rather than store something the host would reject.
     response.new_state = request.prior_state;
@@ -396,7 +357,8 @@ ImportResponse ProviderServer::ImportResourceState(const std::string& type,
   resource->Import(CurrentContext(), request, response);
   if (response.diagnostics.HasError()) return response;
   response.state = planning::NullWriteOnly(schema.block, response.state);
-  CheckFinite(response.state, AttributePath(), response.diagnostics);
+  planning::CheckResult(schema.block, response.state, false, "the imported state",
+                        response.diagnostics);
   if (response.diagnostics.HasError()) return response;
   if (!response.identity) response.identity = IdentityFor(*resource, response.state);
   if (!response.identity) response.identity = request.identity;
@@ -413,7 +375,6 @@ ReadDataResponse ProviderServer::ReadDataSource(const std::string& type,
   data_source->Read(CurrentContext(), config, response);
   if (response.diagnostics.HasError()) return response;
   planning::CheckResult(block, response.state, false, "data source results", response.diagnostics);
-  CheckFinite(response.state, AttributePath(), response.diagnostics);
   return response;
 }
 

@@ -102,8 +102,11 @@ Value MarkComputedUnknown(const Block& block, const Value& planned, const Value&
 // Paths of requires_replace attributes whose planned value differs from prior or is unknown.
 std::vector<AttributePath> ReplacePaths(const Block& block, const Value& prior,
                                         const Value& planned);
+// Infinite numbers anywhere in `value`, each with its path: the host's state file cannot hold
+// them, so neither configuration nor results may carry one.
+void CheckFinite(const Value& value, const AttributePath& path, Diagnostics& diagnostics);
 // Problems with a value the provider is about to return: unknowns (when `allow_unknown` is
-// false) and write-only values, each with its path.
+// false), write-only values and infinite numbers, each with its path.
 void CheckResult(const Block& block, const Value& value, bool allow_unknown,
                  const std::string& what, Diagnostics& diagnostics);
 
