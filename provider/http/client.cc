@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "provider/http/url.h"
 #include "provider/plugin/log_keys.h"
 
 namespace arnica::http {
@@ -35,16 +36,8 @@ struct EasyDeleter {
 struct SlistDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
-struct UrlDeleter {
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
-};
-struct CurlStringDeleter {
-  void operator()(char* text) const { curl_free(text); }
-};
 using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 using HeaderSlist = std::unique_ptr<curl_slist, SlistDeleter>;
-using UrlHandle = std::unique_ptr<CURLU, UrlDeleter>;
-using CurlString = std::unique_ptr<char, CurlStringDeleter>;
 
 // curl_global_init is not thread-safe and must run before any other curl call; a function-local
 // static makes it happen exactly once. It is never undone: other code in the process may still
@@ -63,25 +56,18 @@ struct Target {
   std::string origin;
 };
 
-std::optional<std::string> UrlPart(CURLU* url, CURLUPart part) {
-  char* raw = nullptr;
-  if (curl_url_get(url, part, &raw, 0) != CURLUE_OK) return std::nullopt;
-  CurlString owned(raw);
-  return std::string(owned.get());
-}
-
 // Messages here never quote the URL: its query or user-info part may be a secret.
 absl::StatusOr<Target> ParseTarget(const std::string& text) {
-  UrlHandle url(curl_url());
+  url::Handle url(curl_url());
   if (!url) return absl::ResourceExhaustedError("out of memory parsing a URL");
   if (curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
     return absl::InvalidArgumentError("the request URL is not a valid absolute URL");
   }
   Target target;
-  target.scheme = absl::AsciiStrToLower(UrlPart(url.get(), CURLUPART_SCHEME).value_or(""));
-  target.host = absl::AsciiStrToLower(UrlPart(url.get(), CURLUPART_HOST).value_or(""));
-  target.path = UrlPart(url.get(), CURLUPART_PATH).value_or("/");
-  if (UrlPart(url.get(), CURLUPART_USER) || UrlPart(url.get(), CURLUPART_PASSWORD)) {
+  target.scheme = absl::AsciiStrToLower(url::Part(url.get(), CURLUPART_SCHEME).value_or(""));
+  target.host = absl::AsciiStrToLower(url::Part(url.get(), CURLUPART_HOST).value_or(""));
+  target.path = url::Part(url.get(), CURLUPART_PATH).value_or("/");
+  if (url::Part(url.get(), CURLUPART_USER) || url::Part(url.get(), CURLUPART_PASSWORD)) {
     return absl::InvalidArgumentError("credentials in a request URL are refused; use a header");
   }
   if (target.scheme != "https" && target.scheme != "http") {
@@ -93,7 +79,7 @@ absl::StatusOr<Target> ParseTarget(const std::string& text) {
     return absl::InvalidArgumentError(absl::StrCat(
         "plain http is accepted only for loopback addresses; use https for ", target.host));
   }
-  std::string port = UrlPart(url.get(), CURLUPART_PORT).value_or("");
+  std::string port = url::Part(url.get(), CURLUPART_PORT).value_or("");
   target.origin = absl::StrCat(target.scheme, "://", target.host, port.empty() ? "" : ":", port);
   return target;
 }

@@ -11,24 +11,14 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "provider/http/bitbucket_errors.h"
+#include "provider/http/url.h"
 
 namespace arnica::http {
 namespace {
 
 using nlohmann::json;
 
-struct UrlDeleter {
-  void operator()(CURLU* url) const { curl_url_cleanup(url); }
-};
-using UrlHandle = std::unique_ptr<CURLU, UrlDeleter>;
-
-std::optional<std::string> Part(CURLU* url, CURLUPart part, unsigned flags = 0) {
-  char* raw = nullptr;
-  if (curl_url_get(url, part, &raw, flags) != CURLUE_OK || raw == nullptr) return std::nullopt;
-  std::string text(raw);
-  curl_free(raw);
-  return text;
-}
+using url::Part;
 
 struct Origin {
   std::string scheme, host, port;
@@ -43,17 +33,15 @@ Origin OriginOf(CURLU* url) {
 
 // The path of a URL, for messages: never its query, which may hold secrets.
 std::string PathOf(const std::string& text) {
-  UrlHandle url(curl_url());
-  if (!url || curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
-    return "(unparsable URL)";
-  }
+  url::Handle url = url::Parse(text);
+  if (!url) return "(unparsable URL)";
   return Part(url.get(), CURLUPART_PATH).value_or("/");
 }
 
 // A full URL in one canonical spelling, to recognise a page already visited.
 std::string Canonical(const std::string& text) {
-  UrlHandle url(curl_url());
-  if (!url || curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) return text;
+  url::Handle url = url::Parse(text);
+  if (!url) return text;
   return Part(url.get(), CURLUPART_URL).value_or(text);
 }
 
@@ -73,7 +61,7 @@ absl::Status Malformed(int page, const std::string& path, const std::string& wha
 }  // namespace
 
 absl::StatusOr<std::string> ResolveSameOrigin(const std::string& base, const std::string& next) {
-  UrlHandle url(curl_url());
+  url::Handle url(curl_url());
   if (!url) return absl::ResourceExhaustedError("out of memory parsing a URL");
   if (curl_url_set(url.get(), CURLUPART_URL, base.c_str(), 0) != CURLUE_OK) {
     return absl::InvalidArgumentError("the first page's URL is not a valid absolute URL");
