@@ -62,7 +62,7 @@ bool SetRandomSerial(X509* certificate) {
   return BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(certificate)) != nullptr;
 }
 
-bool FillCertificate(X509* certificate, EVP_PKEY* key) {
+bool FillCertificate(X509* certificate, EVP_PKEY* key, const std::string& subject_alt_names) {
   X509_NAME* name = X509_get_subject_name(certificate);
   const auto* organisation = reinterpret_cast<const unsigned char*>("HashiCorp");
   const auto* common_name = reinterpret_cast<const unsigned char*>("localhost");
@@ -76,17 +76,17 @@ bool FillCertificate(X509* certificate, EVP_PKEY* key) {
          AddExtension(certificate, NID_key_usage,
                       "critical,digitalSignature,keyEncipherment,keyAgreement,keyCertSign") &&
          AddExtension(certificate, NID_ext_key_usage, "serverAuth,clientAuth") &&
-         AddExtension(certificate, NID_subject_alt_name, "DNS:localhost") &&
+         AddExtension(certificate, NID_subject_alt_name, subject_alt_names.c_str()) &&
          X509_sign(certificate, key, EVP_sha256()) > 0;
 }
 
 }  // namespace
 
-absl::StatusOr<ServerCertificate> GenerateServerCertificate() {
+absl::StatusOr<ServerCertificate> GenerateServerCertificate(const std::string& subject_alt_names) {
   Pkey key(EVP_EC_gen(kCurve));
   if (!key) return absl::InternalError("could not generate the TLS server key");
   Certificate certificate(X509_new());
-  if (!certificate || !FillCertificate(certificate.get(), key.get())) {
+  if (!certificate || !FillCertificate(certificate.get(), key.get(), subject_alt_names)) {
     return absl::InternalError("could not build the TLS server certificate");
   }
 

@@ -17,7 +17,10 @@ struct ServerCertificate {
   std::string certificate_der;
 };
 
-absl::StatusOr<ServerCertificate> GenerateServerCertificate();
+// `subject_alt_names` in OpenSSL's configuration syntax; the plugin needs only `localhost`, the
+// test emulators add `IP:127.0.0.1`.
+absl::StatusOr<ServerCertificate> GenerateServerCertificate(
+    const std::string& subject_alt_names = "DNS:localhost");
 
 // Go's base64.RawStdEncoding: the standard alphabet without `=` padding, which is what the
 // handshake line carries.

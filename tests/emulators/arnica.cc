@@ -1,0 +1,7 @@
+#include "tests/emulators/emulator.h"
+
+namespace arnica::emulators {
+
+void AddArnicaRoutes(Router&) {}
+
+}  // namespace arnica::emulators
