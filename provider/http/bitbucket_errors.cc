@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -18,6 +19,40 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxText = 200;
+constexpr char kPayloadType[] = "type.arnica.dev/ServiceError";
+
+json ToJson(const ServiceError& e) {
+  json out = {{"service", e.service}, {"status", e.status},   {"kind", e.kind},
+              {"message", e.message}, {"granted", e.granted_scopes},
+              {"required", e.required_scopes}, {"gone", e.gone}};
+  if (e.detail) out["detail"] = *e.detail;
+  if (e.credential_type) out["credential_type"] = *e.credential_type;
+  if (e.announcement_url) out["announcement_url"] = *e.announcement_url;
+  if (e.replacement) out["replacement"] = *e.replacement;
+  return out;
+}
+
+std::optional<std::string> OptionalString(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+ServiceError FromJson(const json& j) {
+  ServiceError e;
+  e.service = j.value("service", "Bitbucket");
+  e.status = j.value("status", 0L);
+  e.kind = j.value("kind", "");
+  e.message = j.value("message", "");
+  e.granted_scopes = j.value("granted", std::vector<std::string>{});
+  e.required_scopes = j.value("required", std::vector<std::string>{});
+  e.gone = j.value("gone", false);
+  e.detail = OptionalString(j, "detail");
+  e.credential_type = OptionalString(j, "credential_type");
+  e.announcement_url = OptionalString(j, "announcement_url");
+  e.replacement = OptionalString(j, "replacement");
+  return e;
+}
 
 // Length of the valid UTF-8 sequence at text[i], or 0 when it is not valid.
 std::size_t Utf8Length(std::string_view text, std::size_t i) {
@@ -306,7 +341,7 @@ std::string ServiceError::ForDiagnostic() const {
   std::string said;
   if (!message.empty()) said = absl::StrCat(": ", message);
   if (detail && !detail->empty() && *detail != message) absl::StrAppend(&said, " (", *detail, ")");
-  std::string head = absl::StrCat("Bitbucket answered ", StatusName(status), said);
+  std::string head = absl::StrCat(service, " answered ", StatusName(status), said);
   std::string credential =
       credential_type ? absl::StrCat(" (credential type: ", *credential_type, ")") : "";
 
@@ -369,27 +404,53 @@ std::string ServiceError::ForDiagnostic() const {
                       "persists.");
 }
 
-absl::Status ToStatus(const ServiceError& error) {
-  std::string text = error.ForDiagnostic();
+absl::Status ToStatus(const ServiceError& error) { return ToStatus(error, error.ForDiagnostic()); }
+
+absl::Status ToStatus(const ServiceError& error, std::string_view message) {
+  absl::StatusCode code = absl::StatusCode::kFailedPrecondition;
   switch (error.status) {
     case 400:
-      return absl::InvalidArgumentError(text);
+      code = absl::StatusCode::kInvalidArgument;
+      break;
     case 401:
-      return absl::UnauthenticatedError(text);
+      code = absl::StatusCode::kUnauthenticated;
+      break;
     case 403:
-      return absl::PermissionDeniedError(text);
+      code = absl::StatusCode::kPermissionDenied;
+      break;
     case 404:
-      return absl::NotFoundError(text);
+      code = absl::StatusCode::kNotFound;
+      break;
     case 409:
-      return absl::AlreadyExistsError(text);
+      code = absl::StatusCode::kAlreadyExists;
+      break;
     case 410:
-      return absl::UnimplementedError(text);
+      code = absl::StatusCode::kUnimplemented;
+      break;
     case 429:
-      return absl::ResourceExhaustedError(text);
+      code = absl::StatusCode::kResourceExhausted;
+      break;
     default:
-      if (error.status >= 500 && error.status <= 599) return absl::UnavailableError(text);
-      return absl::FailedPreconditionError(text);
+      if (error.status >= 500 && error.status <= 599) code = absl::StatusCode::kUnavailable;
   }
+  absl::Status status(code, absl::string_view(message.data(), message.size()));
+  status.SetPayload(kPayloadType, absl::Cord(ToJson(error).dump()));
+  return status;
+}
+
+std::optional<ServiceError> ServiceErrorOf(const absl::Status& status) {
+  auto payload = status.GetPayload(kPayloadType);
+  if (!payload) return std::nullopt;
+  json j = json::parse(std::string(*payload), nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  return FromJson(j);
+}
+
+absl::Status Prefixed(const absl::Status& status, std::string_view prefix) {
+  absl::Status out(status.code(), absl::StrCat(std::string(prefix), status.message()));
+  status.ForEachPayload(
+      [&out](absl::string_view type, const absl::Cord& value) { out.SetPayload(type, value); });
+  return out;
 }
 
 }  // namespace arnica::http

@@ -15,6 +15,9 @@
 namespace arnica::http {
 
 struct ServiceError {
+  // Who answered: "Bitbucket", "Atlassian Admin API" or "Arnica"; ForDiagnostic's remedies are
+  // Bitbucket's, the other services' clients write their own message.
+  std::string service = "Bitbucket";
   long status = 0;
   // A short stable word for the failure: "unauthorized", "missing_scope", "forbidden",
   // "not_found", "method_not_allowed", "gone", "rate_limited", "server_error", "bad_request",
@@ -44,9 +47,18 @@ struct ServiceError {
 ServiceError ParseBitbucketError(const Response& response);
 
 // An absl::Status whose code follows the HTTP status (401 Unauthenticated, 403 PermissionDenied,
-// 404 NotFound, 410 Unimplemented, 429 ResourceExhausted, 5xx Unavailable, other 4xx
-// FailedPrecondition or InvalidArgument) and whose message is ForDiagnostic().
+// 404 NotFound, 409 AlreadyExists, 410 Unimplemented, 429 ResourceExhausted, 5xx Unavailable,
+// 400 InvalidArgument, other FailedPrecondition), whose message is ForDiagnostic() (or
+// `message`), and which carries the ServiceError itself for ServiceErrorOf().
 absl::Status ToStatus(const ServiceError& error);
+absl::Status ToStatus(const ServiceError& error, std::string_view message);
+
+// The ServiceError a status from ToStatus() carries (also after Prefixed()); nullopt for any
+// other status, such as a transport failure.
+std::optional<ServiceError> ServiceErrorOf(const absl::Status& status);
+
+// The same status, payload included, with `prefix` before its message.
+absl::Status Prefixed(const absl::Status& status, std::string_view prefix);
 
 // Control characters removed, whitespace collapsed, HTML tags dropped when the text is markup,
 // invalid UTF-8 replaced, and cut to at most `max_bytes` bytes (plus an ellipsis). Exposed for

@@ -45,10 +45,10 @@ std::string Canonical(const std::string& text) {
   return Part(url.get(), CURLUPART_URL).value_or(text);
 }
 
-absl::Status PageError(const Response& response, int page, const std::string& path) {
-  absl::Status status = ToStatus(ParseBitbucketError(response));
-  return absl::Status(status.code(),
-                      absl::StrCat("reading page ", page, " of ", path, ": ", status.message()));
+absl::Status PageError(const Response& response, int page, const std::string& path,
+                       const PageShape& shape = {}) {
+  absl::Status status = shape.error ? shape.error(response) : ToStatus(ParseBitbucketError(response));
+  return Prefixed(status, absl::StrCat("reading page ", page, " of ", path, ": "));
 }
 
 absl::Status Malformed(int page, const std::string& path, const std::string& what) {
@@ -87,7 +87,7 @@ absl::StatusOr<std::string> ResolveSameOrigin(const std::string& base, const std
 }
 
 absl::StatusOr<std::vector<json>> FetchAllPages(Client& client, Request first, std::stop_token stop,
-                                                int max_pages) {
+                                                int max_pages, const PageShape& shape) {
   const std::string path = PathOf(first.url);
   const std::string base = first.url;
   std::vector<json> items;
@@ -103,19 +103,19 @@ absl::StatusOr<std::vector<json>> FetchAllPages(Client& client, Request first, s
     absl::StatusOr<Response> response = client.Do(request, stop);
     if (!response.ok()) return response.status();
     if (response->status < 200 || response->status > 299) {
-      return PageError(*response, page, path);
+      return PageError(*response, page, path, shape);
     }
     json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded()) return Malformed(page, path, "the response is not JSON");
     if (!body.is_object()) return Malformed(page, path, "the response is not a JSON object");
-    auto values = body.find("values");
+    auto values = body.find(shape.values);
     if (values == body.end() || !values->is_array()) {
-      return Malformed(page, path, "the response has no \"values\" list");
+      return Malformed(page, path, absl::StrCat("the response has no \"", shape.values, "\" list"));
     }
     for (json& item : *values) items.push_back(std::move(item));
 
-    auto next = body.find("next");
-    if (next == body.end() || next->is_null()) return items;
+    if (!body.contains(shape.next) || body.at(shape.next).is_null()) return items;
+    const json* next = &body.at(shape.next);
     if (!next->is_string()) return Malformed(page, path, "the \"next\" link is not a string");
     if (next->get_ref<const std::string&>().empty()) return items;
     absl::StatusOr<std::string> target = ResolveSameOrigin(base, next->get<std::string>());

@@ -10,8 +10,8 @@ class ArnicaProvider final : public tf::Provider {
     schema.block.Describe(
         "Onboards Bitbucket Cloud workspaces into Arnica: the service account's group "
         "memberships, its scoped API token, and Arnica's Bitbucket Cloud integration.");
-    // TODO(#3): service credentials (Bitbucket, Atlassian Admin, Arnica) arrive with the clients
-    // that use them.
+    // TODO(#4): the bitbucket, atlassian_admin and arnica blocks that configure the clients in
+    // provider/clients; they arrive with the first objects that use them.
     return schema;
   }
 

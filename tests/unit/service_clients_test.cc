@@ -1,0 +1,548 @@
+// The Bitbucket, Atlassian Admin and Arnica clients against the emulators (tests/emulators),
+// in-process on 127.0.0.1. The emulators' request log is the evidence for counts (retries,
+// pages, token fetches); the clients' own account of themselves is not.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <stop_token>
+#include <thread>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "provider/clients/arnica.h"
+#include "provider/clients/atlassian_admin.h"
+#include "provider/clients/bitbucket.h"
+#include "provider/http/bitbucket_errors.h"
+#include "provider/plugin/log.h"
+#include "tests/emulators/emulator.h"
+#include "tests/unit/http_test_support.h"
+
+namespace arnica::clients {
+namespace {
+
+using emulators::Emulators;
+using emulators::Fault;
+using emulators::Service;
+using nlohmann::json;
+
+// Every secret in the seed contains this, so one search finds any of them in any output.
+constexpr char kCanary[] = "CANARY-7f3e";
+
+std::string Secret(const std::string& name) { return absl::StrCat(name, "-", kCanary); }
+
+constexpr char kServiceUser[] = "{5d2a0c4e-1111-4a4a-8a8a-000000000001}";
+constexpr char kAdminUser[] = "{5d2a0c4e-2222-4a4a-8a8a-000000000002}";
+constexpr char kOtherUser[] = "{5d2a0c4e-3333-4a4a-8a8a-000000000003}";
+
+std::string WorkspaceUuid(int i) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "{7e000000-0000-4000-8000-%012d}", i);
+  return text;
+}
+
+json User(const char* uuid, const std::string& name) {
+  return {{"uuid", uuid},
+          {"account_id", "557058:" + name},
+          {"nickname", name},
+          {"username", name},
+          {"emails", {{{"email", name + "@example.test"}}}}};
+}
+
+// `count` workspaces ws-000.. with the service account a member of each; ws-000 also has the
+// admin user as owner and an Administrators group; ws-managed is administered in
+// admin.atlassian.com.
+json Seed(int count = 3) {
+  json workspaces = json::array();
+  for (int i = 0; i < count; ++i) {
+    char slug[16];
+    std::snprintf(slug, sizeof(slug), "ws-%03d", i);
+    workspaces.push_back({{"uuid", WorkspaceUuid(i)},
+                          {"slug", slug},
+                          {"members",
+                           {{{"user", kServiceUser}},
+                            {{"user", kAdminUser}, {"permission", "owner"}},
+                            {{"user", kOtherUser}}}},
+                          {"groups", {{{"slug", "administrators"}, {"name", "Administrators"},
+                                       {"members", {kAdminUser}}}}}});
+  }
+  workspaces.push_back({{"uuid", WorkspaceUuid(9999)},
+                        {"slug", "ws-managed"},
+                        {"managed", true},
+                        {"org_id", "org-1"},
+                        {"directory_id", "dir-1"},
+                        {"members",
+                         {{{"user", kServiceUser}}, {{"user", kAdminUser}, {"permission", "owner"}}}},
+                        {"groups",
+                         {{{"slug", "administrators"},
+                           {"name", "Administrators"},
+                           {"org_group_id", "grp-admins"},
+                           {"members", {kAdminUser}}}}}});
+  const std::vector<std::string> token_scopes = {"read:user:bitbucket",
+                                                 "read:workspace:bitbucket"};
+  return {
+      {"users", {User(kServiceUser, "arnica-svc"), User(kAdminUser, "ws-admin"),
+                 User(kOtherUser, "someone")}},
+      {"workspaces", workspaces},
+      {"credentials",
+       {{{"id", "svc-token"}, {"kind", "api_token"}, {"user", kServiceUser},
+         {"secret", Secret("ATATT3xSVC")}, {"scopes", token_scopes}},
+        {{"id", "svc-narrow"}, {"kind", "api_token"}, {"user", kServiceUser},
+         {"secret", Secret("ATATT3xNARROW")}, {"scopes", {"read:user:bitbucket"}}},
+        {{"id", "svc-app-password"}, {"kind", "app_password"}, {"user", kServiceUser},
+         {"secret", Secret("app-pw")}, {"scopes", {"account"}}},
+        {{"id", "ws-token"}, {"kind", "access_token"}, {"workspace", "ws-000"},
+         {"token_type", "workspace"}, {"secret", Secret("ws-access")},
+         {"scopes", {"account", "repository"}}},
+        {{"id", "consumer"}, {"kind", "oauth_consumer"}, {"user", kAdminUser},
+         {"client_id", "consumer-key"}, {"secret", Secret("consumer-secret")},
+         {"scopes", {"account", "account:write", "team"}}}}},
+      {"orgs",
+       {{{"id", "org-1"}, {"api_key", Secret("org-key")},
+         {"directories", {{{"id", "dir-1"}, {"name", "Example"}}}}}}},
+      {"arnica_tenants",
+       {{{"org_id", "arnica-org-1"},
+         {"tokens",
+          {{{"token", Secret("arnica")}, {"key_id", "key-1"},
+            {"scopes", {"inventory:read", "integrations:read", "integrations:write"}}},
+           {{"token", Secret("arnica-inventory-only")}, {"key_id", "key-2"},
+            {"scopes", {"inventory:read"}}}}},
+         {"inventory",
+          {{{"id", "r1"}, {"workspace", "ws-000"}, {"name", "api"}},
+           {{"id", "r2"}, {"workspace", "ws-001"}, {"name", "web"}}}}}}}};
+}
+
+class ServiceClientsTest : public testing::Test {
+ protected:
+  void SetUp() override { Start(Seed()); }
+
+  void Start(const json& seed) {
+    emulators_.reset();
+    auto started = Emulators::Start({.seed = seed});
+    ASSERT_TRUE(started.ok()) << started.status();
+    emulators_ = *std::move(started);
+  }
+
+  std::shared_ptr<http::Client> Http(int max_attempts = 4) {
+    http::ClientOptions options = http::test_support::FastRetries(max_attempts);
+    options.on_attempt = [](const json& fields) { plugin::Log::Trace("HTTP request", fields); };
+    return std::make_shared<http::Client>(options);
+  }
+
+  BitbucketClient Bitbucket(BitbucketCredential credential, int max_attempts = 4) {
+    return BitbucketClient(Http(max_attempts),
+                           {.base_url = emulators_->url(Service::kBitbucket),
+                            .credential = std::move(credential)});
+  }
+
+  ApiToken ServiceToken() const { return {"arnica-svc@example.test", Secret("ATATT3xSVC")}; }
+
+  OAuthConsumer Consumer() const {
+    return {"consumer-key", Secret("consumer-secret"),
+            emulators_->url(Service::kBitbucket) + "/site/oauth2/access_token"};
+  }
+
+  AtlassianAdminClient Admin(std::string key = Secret("org-key")) {
+    return AtlassianAdminClient(
+        Http(), {.base_url = emulators_->url(Service::kAtlassianAdmin), .org_id = "org-1",
+                 .api_key = std::move(key)});
+  }
+
+  ArnicaClient Arnica(std::string token = Secret("arnica")) {
+    return ArnicaClient(Http(), {.base_url = emulators_->url(Service::kArnica),
+                                 .api_token = std::move(token)});
+  }
+
+  void AddFault(const json& fault) {
+    auto parsed = emulators::FaultFromJson(fault);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    emulators_->AddFault(*parsed);
+  }
+
+  int Calls(Service service, const std::string& method, const std::string& path) {
+    return emulators_->Count(service, method, path);
+  }
+
+  std::unique_ptr<Emulators> emulators_;
+};
+
+void ExpectNoSecret(const absl::Status& status) {
+  EXPECT_EQ(std::string(status.message()).find(kCanary), std::string::npos) << status;
+}
+
+// --- Every credential kind --------------------------------------------------------------------
+
+TEST_F(ServiceClientsTest, ApiTokenWithTheEmailReadsTheUserAndTheCredentialsScopes) {
+  BitbucketClient client = Bitbucket(ServiceToken());
+  auto me = client.GetCurrentUser();
+  ASSERT_TRUE(me.ok()) << me.status();
+  EXPECT_EQ(me->user.uuid, kServiceUser);
+  EXPECT_EQ(me->user.account_id, "557058:arnica-svc");
+  EXPECT_EQ(me->credential.type, "api_token");
+  EXPECT_EQ(me->credential.scopes,
+            (std::vector<std::string>{"read:user:bitbucket", "read:workspace:bitbucket"}));
+}
+
+TEST_F(ServiceClientsTest, ApiTokenWithTheUsernameIsRefusedWithTheRemedy) {
+  BitbucketClient client = Bitbucket(ApiToken{"arnica-svc", Secret("ATATT3xSVC")});
+  auto me = client.GetCurrentUser();
+  ASSERT_TRUE(absl::IsUnauthenticated(me.status())) << me.status();
+  EXPECT_NE(me.status().message().find("e-mail address"), std::string::npos) << me.status();
+  EXPECT_NE(me.status().message().find("\"arnica-svc\" is not one"), std::string::npos);
+  ExpectNoSecret(me.status());
+}
+
+TEST_F(ServiceClientsTest, AppPasswordIsRefusedWithTheRemovalDate) {
+  BitbucketClient client = Bitbucket(AppPassword{"arnica-svc", Secret("app-pw")});
+  auto me = client.GetCurrentUser();
+  ASSERT_TRUE(absl::IsUnauthenticated(me.status())) << me.status();
+  EXPECT_NE(me.status().message().find("removed app passwords on 2026-07-28"), std::string::npos)
+      << me.status();
+  auto error = http::ServiceErrorOf(me.status());
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->status, 401);
+  ExpectNoSecret(me.status());
+}
+
+TEST_F(ServiceClientsTest, AppPasswordStillWorksWhereTheEmulatorIsToldTheyAre) {
+  ASSERT_TRUE(emulators_
+                  ->Apply({{"op", "set_option"}, {"name", "app_passwords"}, {"value", "accepted"}})
+                  .ok());
+  auto me = Bitbucket(AppPassword{"arnica-svc", Secret("app-pw")}).GetCurrentUser();
+  ASSERT_TRUE(me.ok()) << me.status();
+  EXPECT_EQ(me->credential.type, "app_password");
+}
+
+TEST_F(ServiceClientsTest, AccessTokenIsBearerAndRefusedOnTheCurrentUser) {
+  BitbucketClient client = Bitbucket(AccessToken{Secret("ws-access")});
+  auto me = client.GetCurrentUser();
+  ASSERT_TRUE(absl::IsPermissionDenied(me.status())) << me.status();
+  auto error = http::ServiceErrorOf(me.status());
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->credential_type, "workspace_access_token");
+
+  auto workspace = client.GetWorkspace("ws-000");
+  ASSERT_TRUE(workspace.ok()) << workspace.status();
+  EXPECT_EQ(workspace->uuid, WorkspaceUuid(0));
+}
+
+TEST_F(ServiceClientsTest, OAuthConsumerFetchesOneBearerAndReusesIt) {
+  BitbucketClient client = Bitbucket(Consumer());
+  for (int i = 0; i < 3; ++i) {
+    auto me = client.GetCurrentUser();
+    ASSERT_TRUE(me.ok()) << me.status();
+    EXPECT_EQ(me->user.uuid, kAdminUser);
+  }
+  EXPECT_EQ(Calls(Service::kBitbucket, "POST", "/site/oauth2/access_token"), 1);
+  EXPECT_EQ(Calls(Service::kBitbucket, "GET", "/2.0/user"), 3);
+}
+
+TEST_F(ServiceClientsTest, OAuthBearerRefusedWith401IsRefreshedOnce) {
+  BitbucketClient client = Bitbucket(Consumer());
+  ASSERT_TRUE(client.GetCurrentUser().ok());
+  ASSERT_TRUE(emulators_->Apply({{"op", "expire_oauth_tokens"}}).ok());
+
+  auto me = client.GetCurrentUser();
+  ASSERT_TRUE(me.ok()) << me.status();
+  EXPECT_EQ(Calls(Service::kBitbucket, "POST", "/site/oauth2/access_token"), 2);
+  EXPECT_EQ(Calls(Service::kBitbucket, "GET", "/2.0/user"), 3);  // ok, 401, ok
+
+  ASSERT_TRUE(emulators_->Apply({{"op", "expire_oauth_tokens"}}).ok());
+  auto workspaces = client.ListUserWorkspaces(std::nullopt);  // paged calls refresh too
+  ASSERT_TRUE(workspaces.ok()) << workspaces.status();
+  EXPECT_EQ(Calls(Service::kBitbucket, "POST", "/site/oauth2/access_token"), 3);
+}
+
+TEST_F(ServiceClientsTest, OAuthConsumerWithAWrongSecretIsRefusedAtTheTokenEndpoint) {
+  OAuthConsumer consumer = Consumer();
+  consumer.client_secret = Secret("wrong");
+  auto me = Bitbucket(consumer).GetCurrentUser();
+  ASSERT_TRUE(absl::IsUnauthenticated(me.status())) << me.status();
+  EXPECT_NE(me.status().message().find("OAuth token endpoint refused"), std::string::npos);
+  EXPECT_EQ(Calls(Service::kBitbucket, "GET", "/2.0/user"), 0);
+  ExpectNoSecret(me.status());
+}
+
+TEST_F(ServiceClientsTest, AdminApiKeyListsDirectoriesAndAWrongKeyIsRefused) {
+  auto directories = Admin().ListDirectories();
+  ASSERT_TRUE(directories.ok()) << directories.status();
+  ASSERT_EQ(directories->size(), 1u);
+  EXPECT_EQ((*directories)[0].id, "dir-1");
+
+  auto refused = Admin(Secret("not-the-key")).ListDirectories();
+  ASSERT_TRUE(absl::IsUnauthenticated(refused.status())) << refused.status();
+  auto error = http::ServiceErrorOf(refused.status());
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->service, "Atlassian Admin API");
+  EXPECT_NE(refused.status().message().find("ATLASSIAN_ADMIN_API_KEY"), std::string::npos);
+  ExpectNoSecret(refused.status());
+}
+
+TEST_F(ServiceClientsTest, ArnicaTokenIsCheckedAndABadOneIsA403ThatSaysSo) {
+  auto info = Arnica().CheckToken();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->org_id, "arnica-org-1");
+  EXPECT_EQ(info->key_id, "key-1");
+
+  auto refused = Arnica(Secret("bad")).CheckToken();
+  ASSERT_TRUE(absl::IsPermissionDenied(refused.status())) << refused.status();
+  EXPECT_NE(refused.status().message().find("ARNICA_API_TOKEN"), std::string::npos);
+  ExpectNoSecret(refused.status());
+}
+
+// --- Error shapes -----------------------------------------------------------------------------
+
+TEST_F(ServiceClientsTest, MissingScopeNamesGrantedAndRequired) {
+  auto workspaces = Bitbucket(ApiToken{"arnica-svc@example.test", Secret("ATATT3xNARROW")})
+                        .ListUserWorkspaces(std::nullopt);
+  ASSERT_TRUE(absl::IsPermissionDenied(workspaces.status())) << workspaces.status();
+  auto error = http::ServiceErrorOf(workspaces.status());
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->kind, "missing_scope");
+  EXPECT_EQ(error->MissingScopes(), std::vector<std::string>{"read:workspace:bitbucket"});
+  EXPECT_NE(workspaces.status().message().find("read:workspace:bitbucket"), std::string::npos);
+}
+
+TEST_F(ServiceClientsTest, RemovedEndpointIsGoneWithTheAnnouncement) {
+  http::Client http(http::test_support::FastRetries(1));
+  http::Request request{.url = emulators_->url(Service::kBitbucket) + "/2.0/workspaces"};
+  request.secret_headers = {
+      {"Authorization",
+       "Basic " + absl::Base64Escape("arnica-svc@example.test:" + Secret("ATATT3xSVC"))}};
+  auto response = http.Do(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  http::ServiceError error = http::ParseBitbucketError(*response);
+  EXPECT_EQ(error.status, 410);
+  EXPECT_TRUE(error.gone);
+  EXPECT_NE(error.message.find("CHANGE-2770"), std::string::npos);
+  EXPECT_EQ(error.announcement_url,
+            "https://developer.atlassian.com/cloud/bitbucket/changelog#CHANGE-2770");
+}
+
+TEST_F(ServiceClientsTest, GroupWriteInAnAdminManagedWorkspaceIsA405WithAPlainTextBody) {
+  auto added = Bitbucket(Consumer()).AddGroupMember("ws-managed", "administrators", kServiceUser);
+  ASSERT_FALSE(added.ok());
+  auto error = http::ServiceErrorOf(added.status());
+  ASSERT_TRUE(error.has_value()) << added.status();
+  EXPECT_EQ(error->status, 405);
+  EXPECT_EQ(error->message, "None");
+  EXPECT_NE(added.status().message().find("admin.atlassian.com"), std::string::npos);
+}
+
+TEST_F(ServiceClientsTest, GroupMembershipRoundTripThroughTheOneZeroApi) {
+  BitbucketClient client = Bitbucket(Consumer());
+  auto added = client.AddGroupMember("ws-001", "administrators", kServiceUser);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(added->uuid, kServiceUser);
+
+  auto members = client.ListGroupMembers("ws-001", "administrators");
+  ASSERT_TRUE(members.ok()) << members.status();
+  ASSERT_TRUE(members->has_value());
+  EXPECT_EQ((*members)->size(), 2u);
+
+  auto again = client.AddGroupMember("ws-001", "administrators", kServiceUser);
+  EXPECT_TRUE(absl::IsAlreadyExists(again.status())) << again.status();
+
+  EXPECT_TRUE(client.RemoveGroupMember("ws-001", "administrators", kServiceUser).ok());
+  EXPECT_TRUE(
+      absl::IsNotFound(client.RemoveGroupMember("ws-001", "administrators", kServiceUser)));
+  auto gone = client.ListGroupMembers("ws-001", "no-such-group");
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  EXPECT_FALSE(gone->has_value());
+}
+
+TEST_F(ServiceClientsTest, AdminApiMembershipShowsInBitbucketsGroupListing) {
+  AtlassianAdminClient admin = Admin();
+  auto groups = admin.ListGroups("dir-1", "Administrators");
+  ASSERT_TRUE(groups.ok()) << groups.status();
+  ASSERT_EQ(groups->size(), 1u);
+  ASSERT_TRUE(admin.AddGroupMember("dir-1", (*groups)[0].id, "557058:arnica-svc").ok());
+
+  auto members = Bitbucket(ServiceToken()).ListGroupMembers("ws-managed", "administrators");
+  // API tokens may not read 1.0 groups by default (the strict choice); use the consumer.
+  members = Bitbucket(Consumer()).ListGroupMembers("ws-managed", "administrators");
+  ASSERT_TRUE(members.ok()) << members.status();
+  ASSERT_TRUE(members->has_value());
+  EXPECT_EQ((*members)->size(), 2u);
+
+  auto mine = admin.ListGroups("dir-1", "", "557058:arnica-svc");
+  ASSERT_TRUE(mine.ok()) << mine.status();
+  EXPECT_EQ(mine->size(), 1u);
+  EXPECT_TRUE(admin.RemoveGroupMember("dir-1", (*groups)[0].id, "557058:arnica-svc").ok());
+  EXPECT_TRUE(absl::IsNotFound(
+      admin.RemoveGroupMember("dir-1", (*groups)[0].id, "557058:arnica-svc")));
+}
+
+TEST_F(ServiceClientsTest, ArnicaIntegrationLifecycleValidatesAgainstBitbucket) {
+  ArnicaClient arnica = Arnica();
+  auto refused = arnica.RegisterIntegration("bitbucket", "arnica-svc", Secret("ATATT3xSVC"));
+  ASSERT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
+  ExpectNoSecret(refused.status());
+
+  auto created =
+      arnica.RegisterIntegration("bitbucket", "arnica-svc@example.test", Secret("ATATT3xSVC"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->status, "connected");
+  EXPECT_EQ(created->workspaces,
+            (std::vector<std::string>{"ws-000", "ws-001", "ws-002", "ws-managed"}));
+
+  ASSERT_TRUE(emulators_->Apply({{"op", "revoke_credential"}, {"credential", "svc-token"}}).ok());
+  auto read = arnica.GetIntegration(created->id);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((*read)->status, "invalid");
+
+  EXPECT_TRUE(arnica.RemoveIntegration(created->id).ok());
+  EXPECT_TRUE(absl::IsNotFound(arnica.RemoveIntegration(created->id)));
+  auto gone = arnica.GetIntegration(created->id);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+}
+
+TEST_F(ServiceClientsTest, ArnicaMissingScopeIsA403) {
+  auto listed = Arnica(Secret("arnica-inventory-only")).ListIntegrations();
+  ASSERT_TRUE(absl::IsPermissionDenied(listed.status())) << listed.status();
+  auto repos = Arnica(Secret("arnica-inventory-only")).ListInventoryRepos();
+  ASSERT_TRUE(repos.ok()) << repos.status();
+  EXPECT_EQ(repos->size(), 2u);
+}
+
+// --- Retries, resets, cancellation ------------------------------------------------------------
+
+TEST_F(ServiceClientsTest, RateLimitedCallsAreRetriedHonouringRetryAfter) {
+  AddFault({{"path", "/2.0/user"}, {"status", 429}, {"retry_after", 1}, {"times", 2}});
+  auto me = Bitbucket(ServiceToken()).GetCurrentUser();
+  ASSERT_TRUE(me.ok()) << me.status();
+  EXPECT_EQ(Calls(Service::kBitbucket, "GET", "/2.0/user"), 3);
+}
+
+TEST_F(ServiceClientsTest, ServerErrorsAndResetsAreRetriedUpToThePolicy) {
+  AddFault({{"path", "/2.0/user"}, {"status", 503}, {"times", 1}});
+  AddFault({{"path", "/2.0/user"}, {"action", "reset"}, {"times", 1}});
+  auto me = Bitbucket(ServiceToken()).GetCurrentUser();
+  ASSERT_TRUE(me.ok()) << me.status();
+  EXPECT_EQ(Calls(Service::kBitbucket, "GET", "/2.0/user"), 3);
+
+  AddFault({{"path", "/2.0/user"}, {"status", 502}, {"times", -1}});
+  auto failed = Bitbucket(ServiceToken(), /*max_attempts=*/3).GetCurrentUser();
+  ASSERT_TRUE(absl::IsUnavailable(failed.status())) << failed.status();
+  EXPECT_EQ(Calls(Service::kBitbucket, "GET", "/2.0/user"), 6);
+}
+
+TEST_F(ServiceClientsTest, NonIdempotentCallsAreNotRetried) {
+  AddFault({{"service", "arnica"}, {"method", "POST"}, {"status", 503}, {"times", 1}});
+  auto created =
+      Arnica().RegisterIntegration("bitbucket", "arnica-svc@example.test", Secret("ATATT3xSVC"));
+  ASSERT_TRUE(absl::IsUnavailable(created.status())) << created.status();
+  EXPECT_EQ(Calls(Service::kArnica, "POST", "/v1/integrations/bitbucket-cloud"), 1);
+}
+
+TEST_F(ServiceClientsTest, StopAbortsACallInFlight) {
+  AddFault({{"path", "/2.0/user"}, {"action", "delay"}, {"delay_ms", 20000}});
+  BitbucketClient client = Bitbucket(ServiceToken());
+  std::stop_source stop;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    stop.request_stop();
+  });
+  auto me = client.GetCurrentUser(stop.get_token());
+  stopper.join();
+  // Without cancellation the call would have waited out the delay and succeeded.
+  EXPECT_TRUE(absl::IsCancelled(me.status())) << me.status();
+}
+
+// --- Pagination -------------------------------------------------------------------------------
+
+class PaginationTest : public ServiceClientsTest, public testing::WithParamInterface<int> {
+ protected:
+  void SetUp() override { Start(Seed(GetParam())); }
+};
+
+TEST_P(PaginationTest, ListsEveryWorkspaceAcrossPages) {
+  auto workspaces = Bitbucket(ServiceToken()).ListUserWorkspaces(std::nullopt);
+  ASSERT_TRUE(workspaces.ok()) << workspaces.status();
+  EXPECT_EQ(workspaces->size(), static_cast<std::size_t>(GetParam() + 1));  // + ws-managed
+  int pages = (GetParam() + 1 + 99) / 100;
+  EXPECT_EQ(Calls(Service::kBitbucket, "GET", "/2.0/user/workspaces"), pages);
+  if (GetParam() > 0) EXPECT_EQ(workspaces->front().slug, "ws-000");
+}
+
+// Seed(n) has n workspaces besides ws-managed: 1, 100 and 101 in all (0 is the test below).
+INSTANTIATE_TEST_SUITE_P(OneHundredAndOneHundredOne, PaginationTest, testing::Values(0, 99, 100));
+
+TEST_F(ServiceClientsTest, EmptyListIsOnePageAndNoItems) {
+  Start(Seed(0));
+  ASSERT_TRUE(emulators_->Apply({{"op", "remove_workspace"}, {"workspace", "ws-managed"}}).ok());
+  auto workspaces = Bitbucket(ServiceToken()).ListUserWorkspaces(std::nullopt);
+  ASSERT_TRUE(workspaces.ok()) << workspaces.status();
+  EXPECT_TRUE(workspaces->empty());
+  EXPECT_EQ(Calls(Service::kBitbucket, "GET", "/2.0/user/workspaces"), 1);
+}
+
+TEST_F(ServiceClientsTest, AFailedPageFailsTheWholeListing) {
+  Start(Seed(150));
+  for (const json& fault :
+       {json{{"path", "/2.0/user/workspaces"}, {"page", 2}, {"status", 500}, {"times", -1}},
+        json{{"path", "/2.0/user/workspaces"}, {"page", 2}, {"action", "truncate"},
+             {"times", -1}},
+        json{{"path", "/2.0/user/workspaces"}, {"page", 2}, {"action", "non_json"},
+             {"times", -1}}}) {
+    emulators_->ClearFaults();
+    AddFault(fault);
+    auto workspaces = Bitbucket(ServiceToken(), /*max_attempts=*/2).ListUserWorkspaces(std::nullopt);
+    EXPECT_FALSE(workspaces.ok()) << fault.dump() << " gave " << workspaces->size() << " items";
+  }
+}
+
+TEST_F(ServiceClientsTest, AdminApiAndArnicaInventoryPageToTheEnd) {
+  json seed = Seed(1);
+  for (int i = 0; i < 250; ++i) {
+    seed["arnica_tenants"][0]["inventory"].push_back(
+        {{"id", absl::StrCat("bulk-", i)}, {"workspace", "ws-000"}, {"name", absl::StrCat("r", i)}});
+  }
+  Start(seed);
+  auto repos = Arnica().ListInventoryRepos();
+  ASSERT_TRUE(repos.ok()) << repos.status();
+  EXPECT_EQ(repos->size(), 252u);
+  EXPECT_EQ(Calls(Service::kArnica, "GET", "/v1/inventory/repos"), 3);
+
+  AddFault({{"service", "arnica"}, {"path", "/v1/inventory/repos"}, {"action", "non_json"},
+            {"skip", 1}});
+  EXPECT_FALSE(Arnica().ListInventoryRepos().ok());
+}
+
+// --- Secrets ----------------------------------------------------------------------------------
+
+TEST_F(ServiceClientsTest, NoSecretInAnyLogLineOrMessageAtTrace) {
+  plugin::LogLevel saved = plugin::Log::level();
+  plugin::Log::SetLevel(plugin::LogLevel::kTrace);
+  AddFault({{"path", "/2.0/user"}, {"status", 503}, {"times", 1}});
+  testing::internal::CaptureStderr();
+  std::vector<absl::Status> statuses = {
+      Bitbucket(ServiceToken()).GetCurrentUser().status(),
+      Bitbucket(ApiToken{"arnica-svc", Secret("ATATT3xSVC")}).GetCurrentUser().status(),
+      Bitbucket(AppPassword{"arnica-svc", Secret("app-pw")}).GetCurrentUser().status(),
+      Bitbucket(AccessToken{Secret("ws-access")}).GetCurrentUser().status(),
+      Bitbucket(Consumer()).GetCurrentUser().status(),
+      Admin().ListDirectories().status(),
+      Admin(Secret("wrong")).ListDirectories().status(),
+      Arnica().CheckToken().status(),
+      Arnica(Secret("wrong")).CheckToken().status(),
+      Arnica().RegisterIntegration("x", "arnica-svc", Secret("ATATT3xSVC")).status(),
+  };
+  std::string log = testing::internal::GetCapturedStderr();
+  plugin::Log::SetLevel(saved);
+
+  EXPECT_NE(log.find("\"http_path\":\"/2.0/user\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"http_status\":503"), std::string::npos) << log;
+  EXPECT_EQ(log.find(kCanary), std::string::npos) << log;
+  for (const absl::Status& status : statuses) ExpectNoSecret(status);
+  std::string base64 = absl::Base64Escape("arnica-svc@example.test:" + Secret("ATATT3xSVC"));
+  EXPECT_EQ(log.find(base64.substr(0, 24)), std::string::npos);
+  for (const auto& entry : emulators_->Requests()) {
+    EXPECT_EQ(emulators::ToJson(entry).dump().find(kCanary), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace arnica::clients
