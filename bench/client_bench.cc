@@ -38,12 +38,18 @@ json Seed(int workspaces) {
     std::snprintf(slug, sizeof(slug), "ws-%05d", i);
     list.push_back({{"uuid", uuid}, {"slug", slug}, {"members", {{{"user", kUser}}}}});
   }
-  return {{"users", {{{"uuid", kUser}, {"account_id", "1:bench"}, {"username", "bench"},
-                      {"emails", {{{"email", kEmail}}}}}}},
+  return {{"users",
+           {{{"uuid", kUser},
+             {"account_id", "1:bench"},
+             {"username", "bench"},
+             {"emails", {{{"email", kEmail}}}}}}},
           {"workspaces", list},
-          {"credentials", {{{"id", "t"}, {"kind", "api_token"}, {"user", kUser},
-                            {"secret", kToken},
-                            {"scopes", {"read:user:bitbucket", "read:workspace:bitbucket"}}}}}};
+          {"credentials",
+           {{{"id", "t"},
+             {"kind", "api_token"},
+             {"user", kUser},
+             {"secret", kToken},
+             {"scopes", {"read:user:bitbucket", "read:workspace:bitbucket"}}}}}};
 }
 
 double Median(std::vector<double> values) {

@@ -105,9 +105,9 @@ absl::Status ArnicaClient::ErrorFor(const http::Response& response, std::string_
   std::string said = error.message.empty() ? "" : absl::StrCat(": ", error.message);
   if (error.detail) absl::StrAppend(&said, " (", *error.detail, ")");
   std::string remedy = Remedy(error.status);
-  return http::ToStatus(error, absl::StrCat(kService, " answered HTTP ", error.status, " to ",
-                                            std::string(what), said, remedy.empty() ? "" : ". ",
-                                            remedy));
+  return http::ToStatus(
+      error, absl::StrCat(kService, " answered HTTP ", error.status, " to ", std::string(what),
+                          said, remedy.empty() ? "" : ". ", remedy));
 }
 
 absl::StatusOr<ArnicaTokenInfo> ArnicaClient::CheckToken(std::stop_token stop) {
@@ -153,7 +153,8 @@ absl::StatusOr<std::vector<InventoryRepo>> ArnicaClient::ListInventoryRepos(std:
     }
     if (static_cast<long>(repos.size()) >= *total) return repos;
     if (body["repos"].empty()) {
-      return internal::Malformed(kService, "GET /v1/inventory/repos (an empty page before the end)");
+      return internal::Malformed(kService,
+                                 "GET /v1/inventory/repos (an empty page before the end)");
     }
   }
   return absl::FailedPreconditionError(

@@ -12,7 +12,7 @@ namespace arnica::clients::arnica_paths {
 inline constexpr char kDefaultBaseUrl[] = "https://api.app.arnica.io";
 
 // Public.
-inline constexpr char kAuthToken[] = "/v1/auth/token";        // GET
+inline constexpr char kAuthToken[] = "/v1/auth/token";            // GET
 inline constexpr char kInventoryRepos[] = "/v1/inventory/repos";  // GET, offset/limit paging
 
 // Modelled. POST creates, GET lists; "/{id}" GET reads (re-validating) and DELETE removes;

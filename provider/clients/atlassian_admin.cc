@@ -96,8 +96,7 @@ absl::StatusOr<std::vector<json>> AtlassianAdminClient::ReadAll(std::string url,
                              stop, /*max_pages=*/1000, shape);
 }
 
-absl::StatusOr<std::vector<Directory>> AtlassianAdminClient::ListDirectories(
-    std::stop_token stop) {
+absl::StatusOr<std::vector<Directory>> AtlassianAdminClient::ListDirectories(std::stop_token stop) {
   absl::StatusOr<std::vector<json>> items = ReadAll(Url("/directories"), stop);
   if (!items.ok()) return items.status();
   std::vector<Directory> directories;
@@ -110,16 +109,18 @@ absl::StatusOr<std::vector<Directory>> AtlassianAdminClient::ListDirectories(
   return directories;
 }
 
-absl::StatusOr<std::vector<OrgGroup>> AtlassianAdminClient::ListGroups(
-    std::string_view directory, std::string_view search_term, std::string_view account_id,
-    std::stop_token stop) {
+absl::StatusOr<std::vector<OrgGroup>> AtlassianAdminClient::ListGroups(std::string_view directory,
+                                                                       std::string_view search_term,
+                                                                       std::string_view account_id,
+                                                                       std::stop_token stop) {
   std::string url = Url(absl::StrCat("/directories/", EncodeSegment(directory), "/groups"));
   std::string separator = "?";
   if (!search_term.empty()) {
     absl::StrAppend(&url, separator, "searchTerm=", EncodeSegment(search_term));
     separator = "&";
   }
-  if (!account_id.empty()) absl::StrAppend(&url, separator, "accountIds=", EncodeSegment(account_id));
+  if (!account_id.empty())
+    absl::StrAppend(&url, separator, "accountIds=", EncodeSegment(account_id));
   absl::StatusOr<std::vector<json>> items = ReadAll(std::move(url), stop);
   if (!items.ok()) return items.status();
   std::vector<OrgGroup> groups;

@@ -55,8 +55,9 @@ class AtlassianAdminClient {
                                                    std::string_view account_id = {},
                                                    std::stop_token stop = {});
   // nullopt when the group does not exist.
-  absl::StatusOr<std::optional<std::vector<OrgMember>>> ListGroupMembers(
-      std::string_view directory, std::string_view group, std::stop_token stop = {});
+  absl::StatusOr<std::optional<std::vector<OrgMember>>> ListGroupMembers(std::string_view directory,
+                                                                         std::string_view group,
+                                                                         std::stop_token stop = {});
   // AlreadyExists when the account is already a member; callers decide if that is success.
   absl::Status AddGroupMember(std::string_view directory, std::string_view group,
                               std::string_view account_id, std::stop_token stop = {});

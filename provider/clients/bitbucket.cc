@@ -60,7 +60,8 @@ absl::StatusOr<WorkspaceMembership> ParseMembership(const json& object, std::str
 
 std::vector<std::string> SplitScopes(std::string_view header) {
   std::vector<std::string> scopes;
-  for (absl::string_view part : absl::StrSplit(absl::string_view(header.data(), header.size()), absl::ByAnyChar(", \t"), absl::SkipEmpty())) {
+  for (absl::string_view part : absl::StrSplit(absl::string_view(header.data(), header.size()),
+                                               absl::ByAnyChar(", \t"), absl::SkipEmpty())) {
     scopes.emplace_back(part);
   }
   return scopes;
@@ -175,8 +176,8 @@ absl::StatusOr<http::HeaderList> BitbucketClient::Authorization(std::stop_token 
           "). Check the consumer's key and secret, and that the consumer is private: the "
           "client-credentials grant needs a private OAuth consumer."));
     }
-    if (!body.is_object() || !body.contains("access_token") ||
-        !body["access_token"].is_string() || body["access_token"].get<std::string>().empty()) {
+    if (!body.is_object() || !body.contains("access_token") || !body["access_token"].is_string() ||
+        body["access_token"].get<std::string>().empty()) {
       return Malformed("the OAuth token request");
     }
     auto lifetime = kDefaultBearerLifetime;
@@ -225,9 +226,9 @@ absl::Status BitbucketClient::ErrorFor(const http::Response& response) const {
 absl::Status BitbucketClient::Explained(absl::Status status) const {
   std::optional<http::ServiceError> error = http::ServiceErrorOf(status);
   if (!error || error->status != 401) return status;
-  std::string head = absl::StrCat("Bitbucket refused the ", CredentialKind(options_.credential),
-                                  " (HTTP 401", error->message.empty() ? "" : ": ",
-                                  error->message, "). ");
+  std::string head =
+      absl::StrCat("Bitbucket refused the ", CredentialKind(options_.credential), " (HTTP 401",
+                   error->message.empty() ? "" : ": ", error->message, "). ");
   std::string remedy;
   if (const auto* password = std::get_if<AppPassword>(&options_.credential)) {
     remedy =
@@ -239,11 +240,12 @@ absl::Status BitbucketClient::Explained(absl::Status status) const {
     remedy = absl::StrContains(token->email, '@')
                  ? "Check that the token belongs to this e-mail's Atlassian account, that it has "
                    "not expired or been revoked, and that it was created for Bitbucket."
-                 : absl::StrCat("Atlassian API tokens authenticate with the account's e-mail "
-                                "address, and \"",
-                                token->email,
-                                "\" is not one (a Bitbucket username works only for git): "
-                                "configure the e-mail address.");
+                 : absl::StrCat(
+                       "Atlassian API tokens authenticate with the account's e-mail "
+                       "address, and \"",
+                       token->email,
+                       "\" is not one (a Bitbucket username works only for git): "
+                       "configure the e-mail address.");
   } else if (std::holds_alternative<OAuthConsumer>(options_.credential)) {
     remedy =
         "Bitbucket refused a freshly issued OAuth token; check that the consumer still exists "
@@ -367,7 +369,8 @@ absl::StatusOr<std::vector<WorkspaceMembership>> BitbucketClient::ListWorkspaceP
   std::string url =
       Url(absl::StrCat("/2.0/workspaces/", EncodeSegment(workspace), "/permissions?pagelen=100"));
   if (!permission.empty()) {
-    absl::StrAppend(&url, "&q=", EncodeSegment(absl::StrCat("permission=\"", std::string(permission), "\"")));
+    absl::StrAppend(
+        &url, "&q=", EncodeSegment(absl::StrCat("permission=\"", std::string(permission), "\"")));
   }
   absl::StatusOr<std::vector<json>> items = SendPaged({.url = url}, stop);
   if (!items.ok()) return items.status();
@@ -402,8 +405,8 @@ absl::StatusOr<std::vector<Group>> BitbucketClient::ListGroups(std::string_view 
 
 absl::StatusOr<std::optional<std::vector<BitbucketUser>>> BitbucketClient::ListGroupMembers(
     std::string_view workspace, std::string_view group, std::stop_token stop) {
-  std::string path = absl::StrCat("/1.0/groups/", EncodeSegment(workspace), "/",
-                                  EncodeSegment(group), "/members");
+  std::string path =
+      absl::StrCat("/1.0/groups/", EncodeSegment(workspace), "/", EncodeSegment(group), "/members");
   absl::StatusOr<http::Response> response = Send({.url = Url(path)}, stop);
   if (!response.ok()) return response.status();
   if (response->status == 404) return std::nullopt;
@@ -425,12 +428,11 @@ absl::StatusOr<BitbucketUser> BitbucketClient::AddGroupMember(std::string_view w
                                                               std::stop_token stop) {
   std::string path = absl::StrCat("/1.0/groups/", EncodeSegment(workspace), "/",
                                   EncodeSegment(group), "/members/", EncodeSegment(user_uuid));
-  absl::StatusOr<http::Response> response = Send(
-      {.method = "PUT",
-       .url = Url(path),
-       .headers = {{"Content-Type", "application/json"}},
-       .body = "{}"},
-      stop);
+  absl::StatusOr<http::Response> response = Send({.method = "PUT",
+                                                  .url = Url(path),
+                                                  .headers = {{"Content-Type", "application/json"}},
+                                                  .body = "{}"},
+                                                 stop);
   if (!response.ok()) return response.status();
   if (!Success(*response)) return ErrorFor(*response);
   json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);

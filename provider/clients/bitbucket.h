@@ -125,19 +125,20 @@ class BitbucketClient {
   absl::StatusOr<std::vector<Email>> ListCurrentUserEmails(std::stop_token stop = {});
 
   // GET /2.0/user/workspaces, every page; `administrator` filters when set.
-  absl::StatusOr<std::vector<WorkspaceAccess>> ListUserWorkspaces(
-      std::optional<bool> administrator, std::stop_token stop = {});
+  absl::StatusOr<std::vector<WorkspaceAccess>> ListUserWorkspaces(std::optional<bool> administrator,
+                                                                  std::stop_token stop = {});
   // GET /2.0/user/workspaces/{ws}/permission: owner, create-project or member.
   absl::StatusOr<std::string> GetUserWorkspacePermission(std::string_view workspace,
                                                          std::stop_token stop = {});
 
   // `workspace` may be a slug or a braced UUID on the 2.0 routes below.
   absl::StatusOr<Workspace> GetWorkspace(std::string_view workspace, std::stop_token stop = {});
-  absl::StatusOr<std::vector<WorkspaceMembership>> ListWorkspaceMembers(
-      std::string_view workspace, std::stop_token stop = {});
+  absl::StatusOr<std::vector<WorkspaceMembership>> ListWorkspaceMembers(std::string_view workspace,
+                                                                        std::stop_token stop = {});
   // nullopt when the user is not a member (Bitbucket's 404).
-  absl::StatusOr<std::optional<WorkspaceMembership>> GetWorkspaceMember(
-      std::string_view workspace, std::string_view member, std::stop_token stop = {});
+  absl::StatusOr<std::optional<WorkspaceMembership>> GetWorkspaceMember(std::string_view workspace,
+                                                                        std::string_view member,
+                                                                        std::stop_token stop = {});
   // `permission` filters (q=permission="owner") when not empty.
   absl::StatusOr<std::vector<WorkspaceMembership>> ListWorkspacePermissions(
       std::string_view workspace, std::string_view permission = {}, std::stop_token stop = {});

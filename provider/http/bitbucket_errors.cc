@@ -22,9 +22,10 @@ constexpr std::size_t kMaxText = 200;
 constexpr char kPayloadType[] = "type.arnica.dev/ServiceError";
 
 json ToJson(const ServiceError& e) {
-  json out = {{"service", e.service}, {"status", e.status},   {"kind", e.kind},
-              {"message", e.message}, {"granted", e.granted_scopes},
-              {"required", e.required_scopes}, {"gone", e.gone}};
+  json out = {
+      {"service", e.service}, {"status", e.status},          {"kind", e.kind},
+      {"message", e.message}, {"granted", e.granted_scopes}, {"required", e.required_scopes},
+      {"gone", e.gone}};
   if (e.detail) out["detail"] = *e.detail;
   if (e.credential_type) out["credential_type"] = *e.credential_type;
   if (e.announcement_url) out["announcement_url"] = *e.announcement_url;

@@ -272,6 +272,11 @@ absl::Status TransportError(CURLcode code, const Request& request, const Target&
       absl::StrCat(request.method, " ", target.origin, target.path, " failed after ", attempts,
                    attempts == 1 ? " attempt: " : " attempts: ", curl_easy_strerror(code));
   if (code == CURLE_OPERATION_TIMEDOUT) return absl::DeadlineExceededError(message);
+  if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE) {
+    absl::StrAppend(&message,
+                    ". The server's certificate is not trusted: if it is signed by a private CA, "
+                    "give that CA's PEM bundle (verification itself cannot be turned off)");
+  }
   return absl::UnavailableError(message);
 }
 
@@ -317,7 +322,8 @@ struct Client::Impl {
     idle.push_back(std::move(handle));
   }
 
-  void Configure(CURL* curl, const Request& request, curl_slist* headers, Transfer& transfer) {
+  void Configure(CURL* curl, const Request& request, curl_slist* headers, milliseconds timeout,
+                 Transfer& transfer) {
     curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, kAllowedProtocols);
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
@@ -325,7 +331,7 @@ struct Client::Impl {
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
     if (options.ca_bundle) curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_bundle->c_str());
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options.request_timeout.count()));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(options.connect_timeout.count()));
     curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
@@ -353,7 +359,8 @@ struct Client::Impl {
     }
   }
 
-  AttemptResult Attempt(const Request& request, curl_slist* headers, std::stop_token stop) {
+  AttemptResult Attempt(const Request& request, curl_slist* headers, milliseconds timeout,
+                        std::stop_token stop) {
     AttemptResult result;
     result.transfer.max_body = options.max_response_bytes;
     result.transfer.stop = stop;
@@ -362,7 +369,7 @@ struct Client::Impl {
       result.code = CURLE_OUT_OF_MEMORY;
       return result;
     }
-    Configure(handle.get(), request, headers, result.transfer);
+    Configure(handle.get(), request, headers, timeout, result.transfer);
     result.code = curl_easy_perform(handle.get());
     curl_easy_getinfo(handle.get(), CURLINFO_RESPONSE_CODE, &result.transfer.response.status);
     ReturnHandle(std::move(handle));
@@ -430,22 +437,38 @@ absl::StatusOr<Response> Client::Do(const Request& request, std::stop_token stop
         absl::StrCat(request.method, " ", target->origin, target->path, " was cancelled"));
   };
 
+  const Clock::time_point deadline = Clock::now() + options.overall_timeout;
+  auto remaining = [&] {
+    return std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+  };
   for (int attempt = 1;; ++attempt) {
     if (stop.stop_requested() || !gate.Acquire(stop)) return cancelled();
+    if (remaining() <= milliseconds::zero()) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          request.method, " ", target->origin, target->path, " took longer than ",
+          options.overall_timeout.count(), " ms in all (", attempt - 1, " attempts); giving up"));
+    }
     Clock::time_point started = Clock::now();
     AttemptResult result;
     {
       GateSlot slot(gate);
-      result = impl_->Attempt(request, slist.get(), stop);
+      result = impl_->Attempt(
+          request, slist.get(),
+          std::max(milliseconds(1), std::min(options.request_timeout, remaining())), stop);
     }
     impl_->Report(request, *target, result, attempt, Clock::now() - started);
 
     bool last = !may_retry || attempt >= max_attempts;
     std::optional<milliseconds> requested;
+    if (result.code == CURLE_OK) requested = ServerRequestedDelay(result.transfer.response);
+    milliseconds delay =
+        requested ? std::min(*requested, policy.max_delay) : BackoffDelay(policy, attempt);
+    // A wait that would outlast the overall timeout makes this attempt the last one.
+    if (delay >= remaining()) last = true;
+
     if (result.code == CURLE_OK) {
       Response& response = result.transfer.response;
       if (last || !IsRetryableStatus(response.status)) return std::move(response);
-      requested = ServerRequestedDelay(response);
     } else if (result.transfer.body_too_large || result.code == CURLE_FILESIZE_EXCEEDED) {
       return absl::ResourceExhaustedError(absl::StrCat(
           request.method, " ", target->origin, target->path, ": the response body is larger than ",
@@ -456,8 +479,6 @@ absl::StatusOr<Response> Client::Do(const Request& request, std::stop_token stop
       return TransportError(result.code, request, *target, attempt);
     }
 
-    milliseconds delay =
-        requested ? std::min(*requested, policy.max_delay) : BackoffDelay(policy, attempt);
     if (!SleepUnlessStopped(delay, stop)) return cancelled();
   }
 }

@@ -62,6 +62,9 @@ struct ClientOptions {
   // PEM file of trusted CAs; the system store when unset. Verification is never turned off.
   std::optional<std::string> ca_bundle;
   std::chrono::milliseconds request_timeout{30000};  // one attempt, connection included
+  // One Do() call, every attempt and every wait between them included. A retry whose wait would
+  // end past it is not made: the last answer (or error) is returned instead.
+  std::chrono::milliseconds overall_timeout{300000};
   std::chrono::milliseconds connect_timeout{10000};
   RetryPolicy retry;
   // Requests in flight per scheme+host+port, shared by every Client in the process. The first

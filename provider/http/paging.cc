@@ -47,7 +47,8 @@ std::string Canonical(const std::string& text) {
 
 absl::Status PageError(const Response& response, int page, const std::string& path,
                        const PageShape& shape = {}) {
-  absl::Status status = shape.error ? shape.error(response) : ToStatus(ParseBitbucketError(response));
+  absl::Status status =
+      shape.error ? shape.error(response) : ToStatus(ParseBitbucketError(response));
   return Prefixed(status, absl::StrCat("reading page ", page, " of ", path, ": "));
 }
 

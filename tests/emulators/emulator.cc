@@ -108,9 +108,9 @@ const char* ServiceName(Service service) {
 
 absl::StatusOr<Fault> FaultFromJson(const json& j) {
   if (!j.is_object()) return absl::InvalidArgumentError("a fault is a JSON object");
-  static const char* kKeys[] = {"service", "method", "path",  "page",  "action",
-                                "status",  "retry_after",  "rate_limit_headers",
-                                "body",    "delay_ms",     "skip",  "times"};
+  static const char* kKeys[] = {"service", "method",   "path",        "page",
+                                "action",  "status",   "retry_after", "rate_limit_headers",
+                                "body",    "delay_ms", "skip",        "times"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys)) {
       return absl::InvalidArgumentError("fault: unknown key \"" + key + "\"");
@@ -145,20 +145,20 @@ absl::StatusOr<Fault> FaultFromJson(const json& j) {
 }
 
 json ToJson(const Fault& f) {
-  json out = {{"service", f.service},   {"method", f.method},
-              {"path", f.path},         {"page", f.page},
-              {"action", f.action},     {"rate_limit_headers", f.rate_limit_headers},
-              {"body", f.body},         {"delay_ms", f.delay_ms},
-              {"skip", f.skip},         {"times", f.times}};
+  json out = {{"service", f.service}, {"method", f.method},
+              {"path", f.path},       {"page", f.page},
+              {"action", f.action},   {"rate_limit_headers", f.rate_limit_headers},
+              {"body", f.body},       {"delay_ms", f.delay_ms},
+              {"skip", f.skip},       {"times", f.times}};
   if (f.status) out["status"] = *f.status;
   if (f.retry_after) out["retry_after"] = *f.retry_after;
   return out;
 }
 
 json ToJson(const LoggedRequest& e) {
-  return {{"seq", e.seq},       {"service", e.service}, {"method", e.method},
-          {"path", e.path},     {"query", e.query},     {"status", e.status},
-          {"credential", e.credential}, {"fault", e.fault}};
+  return {
+      {"seq", e.seq},     {"service", e.service}, {"method", e.method},         {"path", e.path},
+      {"query", e.query}, {"status", e.status},   {"credential", e.credential}, {"fault", e.fault}};
 }
 
 // --- Call and Router ---------------------------------------------------------------------------
@@ -364,7 +364,8 @@ void Emulators::Record(LoggedRequest entry) {
 
 void Emulators::Sleep(int milliseconds) {
   std::unique_lock lock(sleep_mutex_);
-  sleep_cv_.wait_for(lock, std::chrono::milliseconds(milliseconds), [this] { return stopping_.load(); });
+  sleep_cv_.wait_for(lock, std::chrono::milliseconds(milliseconds),
+                     [this] { return stopping_.load(); });
 }
 
 std::optional<Fault> Emulators::TakeFault(Service service, const httplib::Request& request) {
@@ -412,9 +413,9 @@ void Emulators::Dispatch(Server& server, const httplib::Request& request,
   if (fault && fault->action == "status") {
     int status = fault->status.value_or(503);
     if (fault->body.empty()) {
-      server.router.error(call, status, status == 429
-                                            ? "Rate limit for this resource has been exceeded"
-                                            : ReasonPhrase(status));
+      server.router.error(
+          call, status,
+          status == 429 ? "Rate limit for this resource has been exceeded" : ReasonPhrase(status));
     } else {
       call.Text(status, fault->body,
                 fault->body.front() == '{' ? "application/json" : "text/plain");
@@ -459,12 +460,11 @@ void Emulators::Dispatch(Server& server, const httplib::Request& request,
     auto body = std::make_shared<std::string>(response.body);
     std::string content_type = response.get_header_value("Content-Type");
     response.body.clear();
-    response.set_content_provider(
-        body->size(), content_type.c_str(),
-        [body](size_t offset, size_t, httplib::DataSink& sink) {
-          if (offset == 0) sink.write(body->data(), body->size() / 2);
-          return offset == 0 && !body->empty() ? true : false;
-        });
+    response.set_content_provider(body->size(), content_type.c_str(),
+                                  [body](size_t offset, size_t, httplib::DataSink& sink) {
+                                    if (offset == 0) sink.write(body->data(), body->size() / 2);
+                                    return offset == 0 && !body->empty() ? true : false;
+                                  });
   }
   Record(std::move(entry));
 }

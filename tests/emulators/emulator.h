@@ -43,9 +43,9 @@ struct LoggedRequest {
   long seq = 0;
   std::string service;
   std::string method;
-  std::string path;   // decoded, without the query
-  std::string query;  // raw query string (no service here takes a secret in the query)
-  int status = 0;     // 0 when the connection was reset
+  std::string path;        // decoded, without the query
+  std::string query;       // raw query string (no service here takes a secret in the query)
+  int status = 0;          // 0 when the connection was reset
   std::string credential;  // the seed id of the credential that authenticated, if any
   std::string fault;       // the injected fault's action, if one fired
 };

@@ -21,7 +21,7 @@ struct SeedError : std::runtime_error {
 
 // Every seed type reads with Parse and writes with Dump; declared first so that the templates
 // below find them all.
-#define ARNICA_SEED_TYPE(T)                                         \
+#define ARNICA_SEED_TYPE(T)                                    \
   void Parse(const json& j, const std::string& where, T& out); \
   json Dump(const T& value);
 ARNICA_SEED_TYPE(Email)
@@ -91,7 +91,7 @@ class Reader {
     }
   }
   template <class T>
-    requires std::is_class_v<T>
+  requires std::is_class_v<T>
   static void Read(const json& value, const std::string& where, T& out) {
     Parse(value, where, out);
   }
@@ -356,9 +356,9 @@ json Dump(const InventoryRepo& r) {
 }
 
 json Dump(const Integration& i) {
-  return {{"id", i.id},         {"name", i.name},     {"principal", i.principal},
-          {"secret", i.secret}, {"status", i.status}, {"reason", i.reason},
-          {"workspaces", i.workspaces}};
+  return {
+      {"id", i.id},         {"name", i.name},     {"principal", i.principal},  {"secret", i.secret},
+      {"status", i.status}, {"reason", i.reason}, {"workspaces", i.workspaces}};
 }
 
 json Dump(const Tenant& t) {
@@ -608,7 +608,9 @@ const WorkspaceMember* World::FindMember(const Workspace& workspace,
   return nullptr;
 }
 
-std::string World::NewId(std::string_view prefix) { return absl::StrCat(std::string(prefix), "-", next_id++); }
+std::string World::NewId(std::string_view prefix) {
+  return absl::StrCat(std::string(prefix), "-", next_id++);
+}
 
 absl::StatusOr<World> WorldFromJson(const json& seed) {
   World world;

@@ -48,7 +48,7 @@ struct Group {
 };
 
 struct WorkspaceMember {
-  std::string user;                  // user uuid
+  std::string user;                   // user uuid
   std::string permission = "member";  // owner | create-project | member
 };
 
@@ -72,9 +72,9 @@ struct Credential {
   std::string kind;  // api_token | app_password | access_token | oauth_consumer
   std::string user;  // uuid of the account it acts as (not for access tokens)
   std::string secret;
-  std::string client_id;    // oauth_consumer only (the secret is `secret`)
-  std::string token_type;   // access_token only: workspace | project | repository
-  std::string workspace;    // access_token only: the workspace slug it is bound to
+  std::string client_id;            // oauth_consumer only (the secret is `secret`)
+  std::string token_type;           // access_token only: workspace | project | repository
+  std::string workspace;            // access_token only: the workspace slug it is bound to
   std::vector<std::string> scopes;  // granular for api_token, classic for the others
   bool revoked = false;
 };

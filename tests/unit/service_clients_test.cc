@@ -57,59 +57,77 @@ json Seed(int count = 3) {
   for (int i = 0; i < count; ++i) {
     char slug[16];
     std::snprintf(slug, sizeof(slug), "ws-%03d", i);
-    workspaces.push_back({{"uuid", WorkspaceUuid(i)},
-                          {"slug", slug},
-                          {"members",
-                           {{{"user", kServiceUser}},
-                            {{"user", kAdminUser}, {"permission", "owner"}},
-                            {{"user", kOtherUser}}}},
-                          {"groups", {{{"slug", "administrators"}, {"name", "Administrators"},
-                                       {"members", {kAdminUser}}}}}});
+    workspaces.push_back(
+        {{"uuid", WorkspaceUuid(i)},
+         {"slug", slug},
+         {"members",
+          {{{"user", kServiceUser}},
+           {{"user", kAdminUser}, {"permission", "owner"}},
+           {{"user", kOtherUser}}}},
+         {"groups",
+          {{{"slug", "administrators"}, {"name", "Administrators"}, {"members", {kAdminUser}}}}}});
   }
-  workspaces.push_back({{"uuid", WorkspaceUuid(9999)},
-                        {"slug", "ws-managed"},
-                        {"managed", true},
-                        {"org_id", "org-1"},
-                        {"directory_id", "dir-1"},
-                        {"members",
-                         {{{"user", kServiceUser}}, {{"user", kAdminUser}, {"permission", "owner"}}}},
-                        {"groups",
-                         {{{"slug", "administrators"},
-                           {"name", "Administrators"},
-                           {"org_group_id", "grp-admins"},
-                           {"members", {kAdminUser}}}}}});
-  const std::vector<std::string> token_scopes = {"read:user:bitbucket",
-                                                 "read:workspace:bitbucket"};
-  return {
-      {"users", {User(kServiceUser, "arnica-svc"), User(kAdminUser, "ws-admin"),
-                 User(kOtherUser, "someone")}},
-      {"workspaces", workspaces},
-      {"credentials",
-       {{{"id", "svc-token"}, {"kind", "api_token"}, {"user", kServiceUser},
-         {"secret", Secret("ATATT3xSVC")}, {"scopes", token_scopes}},
-        {{"id", "svc-narrow"}, {"kind", "api_token"}, {"user", kServiceUser},
-         {"secret", Secret("ATATT3xNARROW")}, {"scopes", {"read:user:bitbucket"}}},
-        {{"id", "svc-app-password"}, {"kind", "app_password"}, {"user", kServiceUser},
-         {"secret", Secret("app-pw")}, {"scopes", {"account"}}},
-        {{"id", "ws-token"}, {"kind", "access_token"}, {"workspace", "ws-000"},
-         {"token_type", "workspace"}, {"secret", Secret("ws-access")},
-         {"scopes", {"account", "repository"}}},
-        {{"id", "consumer"}, {"kind", "oauth_consumer"}, {"user", kAdminUser},
-         {"client_id", "consumer-key"}, {"secret", Secret("consumer-secret")},
-         {"scopes", {"account", "account:write", "team"}}}}},
-      {"orgs",
-       {{{"id", "org-1"}, {"api_key", Secret("org-key")},
-         {"directories", {{{"id", "dir-1"}, {"name", "Example"}}}}}}},
-      {"arnica_tenants",
-       {{{"org_id", "arnica-org-1"},
-         {"tokens",
-          {{{"token", Secret("arnica")}, {"key_id", "key-1"},
-            {"scopes", {"inventory:read", "integrations:read", "integrations:write"}}},
-           {{"token", Secret("arnica-inventory-only")}, {"key_id", "key-2"},
-            {"scopes", {"inventory:read"}}}}},
-         {"inventory",
-          {{{"id", "r1"}, {"workspace", "ws-000"}, {"name", "api"}},
-           {{"id", "r2"}, {"workspace", "ws-001"}, {"name", "web"}}}}}}}};
+  workspaces.push_back(
+      {{"uuid", WorkspaceUuid(9999)},
+       {"slug", "ws-managed"},
+       {"managed", true},
+       {"org_id", "org-1"},
+       {"directory_id", "dir-1"},
+       {"members", {{{"user", kServiceUser}}, {{"user", kAdminUser}, {"permission", "owner"}}}},
+       {"groups",
+        {{{"slug", "administrators"},
+          {"name", "Administrators"},
+          {"org_group_id", "grp-admins"},
+          {"members", {kAdminUser}}}}}});
+  const std::vector<std::string> token_scopes = {"read:user:bitbucket", "read:workspace:bitbucket"};
+  return {{"users",
+           {User(kServiceUser, "arnica-svc"), User(kAdminUser, "ws-admin"),
+            User(kOtherUser, "someone")}},
+          {"workspaces", workspaces},
+          {"credentials",
+           {{{"id", "svc-token"},
+             {"kind", "api_token"},
+             {"user", kServiceUser},
+             {"secret", Secret("ATATT3xSVC")},
+             {"scopes", token_scopes}},
+            {{"id", "svc-narrow"},
+             {"kind", "api_token"},
+             {"user", kServiceUser},
+             {"secret", Secret("ATATT3xNARROW")},
+             {"scopes", {"read:user:bitbucket"}}},
+            {{"id", "svc-app-password"},
+             {"kind", "app_password"},
+             {"user", kServiceUser},
+             {"secret", Secret("app-pw")},
+             {"scopes", {"account"}}},
+            {{"id", "ws-token"},
+             {"kind", "access_token"},
+             {"workspace", "ws-000"},
+             {"token_type", "workspace"},
+             {"secret", Secret("ws-access")},
+             {"scopes", {"account", "repository"}}},
+            {{"id", "consumer"},
+             {"kind", "oauth_consumer"},
+             {"user", kAdminUser},
+             {"client_id", "consumer-key"},
+             {"secret", Secret("consumer-secret")},
+             {"scopes", {"account", "account:write", "team"}}}}},
+          {"orgs",
+           {{{"id", "org-1"},
+             {"api_key", Secret("org-key")},
+             {"directories", {{{"id", "dir-1"}, {"name", "Example"}}}}}}},
+          {"arnica_tenants",
+           {{{"org_id", "arnica-org-1"},
+             {"tokens",
+              {{{"token", Secret("arnica")},
+                {"key_id", "key-1"},
+                {"scopes", {"inventory:read", "integrations:read", "integrations:write"}}},
+               {{"token", Secret("arnica-inventory-only")},
+                {"key_id", "key-2"},
+                {"scopes", {"inventory:read"}}}}},
+             {"inventory",
+              {{{"id", "r1"}, {"workspace", "ws-000"}, {"name", "api"}},
+               {{"id", "r2"}, {"workspace", "ws-001"}, {"name", "web"}}}}}}}};
 }
 
 class ServiceClientsTest : public testing::Test {
@@ -130,9 +148,8 @@ class ServiceClientsTest : public testing::Test {
   }
 
   BitbucketClient Bitbucket(BitbucketCredential credential, int max_attempts = 4) {
-    return BitbucketClient(Http(max_attempts),
-                           {.base_url = emulators_->url(Service::kBitbucket),
-                            .credential = std::move(credential)});
+    return BitbucketClient(Http(max_attempts), {.base_url = emulators_->url(Service::kBitbucket),
+                                                .credential = std::move(credential)});
   }
 
   ApiToken ServiceToken() const { return {"arnica-svc@example.test", Secret("ATATT3xSVC")}; }
@@ -143,14 +160,14 @@ class ServiceClientsTest : public testing::Test {
   }
 
   AtlassianAdminClient Admin(std::string key = Secret("org-key")) {
-    return AtlassianAdminClient(
-        Http(), {.base_url = emulators_->url(Service::kAtlassianAdmin), .org_id = "org-1",
-                 .api_key = std::move(key)});
+    return AtlassianAdminClient(Http(), {.base_url = emulators_->url(Service::kAtlassianAdmin),
+                                         .org_id = "org-1",
+                                         .api_key = std::move(key)});
   }
 
   ArnicaClient Arnica(std::string token = Secret("arnica")) {
-    return ArnicaClient(Http(), {.base_url = emulators_->url(Service::kArnica),
-                                 .api_token = std::move(token)});
+    return ArnicaClient(
+        Http(), {.base_url = emulators_->url(Service::kArnica), .api_token = std::move(token)});
   }
 
   void AddFault(const json& fault) {
@@ -183,6 +200,27 @@ TEST_F(ServiceClientsTest, ApiTokenWithTheEmailReadsTheUserAndTheCredentialsScop
             (std::vector<std::string>{"read:user:bitbucket", "read:workspace:bitbucket"}));
 }
 
+TEST_F(ServiceClientsTest, HttpsWithTheTestCaIsTrustedAndWithoutItRefused) {
+  auto tls = Emulators::Start({.seed = Seed(1), .tls = true});
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  std::string url = (*tls)->url(Service::kBitbucket);
+  ASSERT_EQ(url.rfind("https://127.0.0.1:", 0), 0u) << url;
+
+  http::ClientOptions trusting = http::test_support::FastRetries(1);
+  trusting.ca_bundle = (*tls)->ca_file();
+  BitbucketClient trusted(std::make_shared<http::Client>(trusting),
+                          {.base_url = url, .credential = ServiceToken()});
+  auto me = trusted.GetCurrentUser();
+  ASSERT_TRUE(me.ok()) << me.status();
+  EXPECT_EQ(me->user.uuid, kServiceUser);
+
+  BitbucketClient untrusted(std::make_shared<http::Client>(http::test_support::FastRetries(1)),
+                            {.base_url = url, .credential = ServiceToken()});
+  auto refused = untrusted.GetCurrentUser();
+  EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
+  EXPECT_EQ((*tls)->Count(Service::kBitbucket, "GET", "/2.0/user"), 1);
+}
+
 TEST_F(ServiceClientsTest, ApiTokenWithTheUsernameIsRefusedWithTheRemedy) {
   BitbucketClient client = Bitbucket(ApiToken{"arnica-svc", Secret("ATATT3xSVC")});
   auto me = client.GetCurrentUser();
@@ -205,9 +243,9 @@ TEST_F(ServiceClientsTest, AppPasswordIsRefusedWithTheRemovalDate) {
 }
 
 TEST_F(ServiceClientsTest, AppPasswordStillWorksWhereTheEmulatorIsToldTheyAre) {
-  ASSERT_TRUE(emulators_
-                  ->Apply({{"op", "set_option"}, {"name", "app_passwords"}, {"value", "accepted"}})
-                  .ok());
+  ASSERT_TRUE(
+      emulators_->Apply({{"op", "set_option"}, {"name", "app_passwords"}, {"value", "accepted"}})
+          .ok());
   auto me = Bitbucket(AppPassword{"arnica-svc", Secret("app-pw")}).GetCurrentUser();
   ASSERT_TRUE(me.ok()) << me.status();
   EXPECT_EQ(me->credential.type, "app_password");
@@ -344,8 +382,7 @@ TEST_F(ServiceClientsTest, GroupMembershipRoundTripThroughTheOneZeroApi) {
   EXPECT_TRUE(absl::IsAlreadyExists(again.status())) << again.status();
 
   EXPECT_TRUE(client.RemoveGroupMember("ws-001", "administrators", kServiceUser).ok());
-  EXPECT_TRUE(
-      absl::IsNotFound(client.RemoveGroupMember("ws-001", "administrators", kServiceUser)));
+  EXPECT_TRUE(absl::IsNotFound(client.RemoveGroupMember("ws-001", "administrators", kServiceUser)));
   auto gone = client.ListGroupMembers("ws-001", "no-such-group");
   ASSERT_TRUE(gone.ok()) << gone.status();
   EXPECT_FALSE(gone->has_value());
@@ -369,8 +406,8 @@ TEST_F(ServiceClientsTest, AdminApiMembershipShowsInBitbucketsGroupListing) {
   ASSERT_TRUE(mine.ok()) << mine.status();
   EXPECT_EQ(mine->size(), 1u);
   EXPECT_TRUE(admin.RemoveGroupMember("dir-1", (*groups)[0].id, "557058:arnica-svc").ok());
-  EXPECT_TRUE(absl::IsNotFound(
-      admin.RemoveGroupMember("dir-1", (*groups)[0].id, "557058:arnica-svc")));
+  EXPECT_TRUE(
+      absl::IsNotFound(admin.RemoveGroupMember("dir-1", (*groups)[0].id, "557058:arnica-svc")));
 }
 
 TEST_F(ServiceClientsTest, ArnicaIntegrationLifecycleValidatesAgainstBitbucket) {
@@ -437,6 +474,27 @@ TEST_F(ServiceClientsTest, NonIdempotentCallsAreNotRetried) {
   EXPECT_EQ(Calls(Service::kArnica, "POST", "/v1/integrations/bitbucket-cloud"), 1);
 }
 
+TEST_F(ServiceClientsTest, OverallTimeoutBoundsRetryWaitsAndSlowAnswers) {
+  http::ClientOptions options = http::test_support::FastRetries(5, std::chrono::seconds(60));
+  options.overall_timeout = std::chrono::milliseconds(1500);
+  auto client = [&] {
+    return BitbucketClient(
+        std::make_shared<http::Client>(options),
+        {.base_url = emulators_->url(Service::kBitbucket), .credential = ServiceToken()});
+  };
+
+  // Bitbucket asks for 30 s; waiting would outlast the overall timeout, so the 503 is final.
+  AddFault({{"path", "/2.0/user"}, {"status", 503}, {"retry_after", 30}, {"times", 1}});
+  auto refused = client().GetCurrentUser();
+  EXPECT_TRUE(absl::IsUnavailable(refused.status())) << refused.status();
+  EXPECT_EQ(Calls(Service::kBitbucket, "GET", "/2.0/user"), 1);
+
+  // An answer slower than the overall timeout is cut off.
+  AddFault({{"path", "/2.0/user"}, {"action", "delay"}, {"delay_ms", 20000}, {"times", -1}});
+  auto slow = client().GetCurrentUser();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(slow.status())) << slow.status();
+}
+
 TEST_F(ServiceClientsTest, StopAbortsACallInFlight) {
   AddFault({{"path", "/2.0/user"}, {"action", "delay"}, {"delay_ms", 20000}});
   BitbucketClient client = Bitbucket(ServiceToken());
@@ -483,13 +541,15 @@ TEST_F(ServiceClientsTest, AFailedPageFailsTheWholeListing) {
   Start(Seed(150));
   for (const json& fault :
        {json{{"path", "/2.0/user/workspaces"}, {"page", 2}, {"status", 500}, {"times", -1}},
-        json{{"path", "/2.0/user/workspaces"}, {"page", 2}, {"action", "truncate"},
-             {"times", -1}},
-        json{{"path", "/2.0/user/workspaces"}, {"page", 2}, {"action", "non_json"},
+        json{{"path", "/2.0/user/workspaces"}, {"page", 2}, {"action", "truncate"}, {"times", -1}},
+        json{{"path", "/2.0/user/workspaces"},
+             {"page", 2},
+             {"action", "non_json"},
              {"times", -1}}}) {
     emulators_->ClearFaults();
     AddFault(fault);
-    auto workspaces = Bitbucket(ServiceToken(), /*max_attempts=*/2).ListUserWorkspaces(std::nullopt);
+    auto workspaces =
+        Bitbucket(ServiceToken(), /*max_attempts=*/2).ListUserWorkspaces(std::nullopt);
     EXPECT_FALSE(workspaces.ok()) << fault.dump() << " gave " << workspaces->size() << " items";
   }
 }
@@ -497,8 +557,9 @@ TEST_F(ServiceClientsTest, AFailedPageFailsTheWholeListing) {
 TEST_F(ServiceClientsTest, AdminApiAndArnicaInventoryPageToTheEnd) {
   json seed = Seed(1);
   for (int i = 0; i < 250; ++i) {
-    seed["arnica_tenants"][0]["inventory"].push_back(
-        {{"id", absl::StrCat("bulk-", i)}, {"workspace", "ws-000"}, {"name", absl::StrCat("r", i)}});
+    seed["arnica_tenants"][0]["inventory"].push_back({{"id", absl::StrCat("bulk-", i)},
+                                                      {"workspace", "ws-000"},
+                                                      {"name", absl::StrCat("r", i)}});
   }
   Start(seed);
   auto repos = Arnica().ListInventoryRepos();
@@ -506,7 +567,9 @@ TEST_F(ServiceClientsTest, AdminApiAndArnicaInventoryPageToTheEnd) {
   EXPECT_EQ(repos->size(), 252u);
   EXPECT_EQ(Calls(Service::kArnica, "GET", "/v1/inventory/repos"), 3);
 
-  AddFault({{"service", "arnica"}, {"path", "/v1/inventory/repos"}, {"action", "non_json"},
+  AddFault({{"service", "arnica"},
+            {"path", "/v1/inventory/repos"},
+            {"action", "non_json"},
             {"skip", 1}});
   EXPECT_FALSE(Arnica().ListInventoryRepos().ok());
 }
