@@ -230,7 +230,7 @@ absl::Status BitbucketClient::Explained(absl::Status status) const {
       absl::StrCat("Bitbucket refused the ", CredentialKind(options_.credential), " (HTTP 401",
                    error->message.empty() ? "" : ": ", error->message, "). ");
   std::string remedy;
-  if (const auto* password = std::get_if<AppPassword>(&options_.credential)) {
+  if (std::holds_alternative<AppPassword>(options_.credential)) {
     remedy =
         "Bitbucket removed app passwords on 2026-07-28, so this credential cannot work any "
         "more: create an Atlassian API token with scopes for the same account "

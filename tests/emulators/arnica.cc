@@ -1,7 +1,392 @@
+// Arnica's public API as far as the provider uses it (the token check and the repository
+// inventory), and our model of Arnica's Bitbucket Cloud integration endpoints, whose paths live
+// in provider/clients/arnica_paths.h.
+//
+// Sources: ../shared/reference/arnica.md §3.1 (Bearer keys, 403 for bad keys and missing scopes,
+// the error body, GET /v1/auth/token). Modelled, and said so in docs/emulators.md: the shape of
+// the inventory response (the endpoint is public, its schema is not in our sources) and every
+// integration endpoint (Arnica publishes none). Registering or re-reading an integration
+// validates its credential against the Bitbucket emulator over HTTP, the way the product's
+// "Validate" step would: GET /2.0/user, then every page of GET /2.0/user/workspaces.
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <random>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "provider/clients/arnica_paths.h"
 #include "tests/emulators/emulator.h"
 
 namespace arnica::emulators {
+namespace {
 
-void AddArnicaRoutes(Router&) {}
+using nlohmann::json;
+namespace paths = clients::arnica_paths;
+
+constexpr int kDefaultLimit = 100;
+constexpr int kMaxLimit = 500;
+// Validation gives up on a workspace listing longer than this many pages.
+constexpr int kMaxWorkspacePages = 50;
+constexpr int kConnectSeconds = 5;
+constexpr int kReadSeconds = 30;
+constexpr char kScmType[] = "bitbucket-cloud";
+constexpr char kReadScope[] = "integrations:read";
+constexpr char kWriteScope[] = "integrations:write";
+constexpr char kInventoryScope[] = "inventory:read";
+
+// "errid_" and 24 hex digits: a per-process random part, then a counter, so no two errors of
+// one run share an id.
+std::string NewErrorId() {
+  static const std::uint64_t salt = std::random_device{}() * 0x9e3779b97f4a7c15ULL;
+  static std::atomic<std::uint32_t> counter{0};
+  return absl::StrCat("errid_", absl::Hex(salt, absl::kZeroPad16),
+                      absl::Hex(++counter, absl::kZeroPad8));
+}
+
+// The reason phrase that goes in the error body's `error` field.
+const char* ReasonOf(int status) {
+  static constexpr std::pair<int, const char*> kReasons[] = {
+      {400, "Bad Request"},        {403, "Forbidden"},           {404, "Not Found"},
+      {405, "Method Not Allowed"}, {429, "Too Many Requests"},   {500, "Internal Server Error"},
+      {502, "Bad Gateway"},        {503, "Service Unavailable"}, {504, "Gateway Timeout"}};
+  for (const auto& [known, reason] : kReasons) {
+    if (known == status) return reason;
+  }
+  return status >= 500 ? "Internal Server Error" : "Error";
+}
+
+void Error(Call& call, int status, const std::string& message) {
+  call.Json(status, {{"ui", true},
+                     {"message", message},
+                     {"error", ReasonOf(status)},
+                     {"statusCode", status},
+                     {"id", NewErrorId()}});
+}
+
+std::string BearerToken(const Call& call) {
+  auto header = call.RequestHeader("Authorization");
+  if (!header) return "";
+  std::vector<std::string> parts = absl::StrSplit(*header, absl::MaxSplits(' ', 1));
+  return parts.size() == 2 && absl::EqualsIgnoreCase(parts[0], "Bearer") ? parts[1] : "";
+}
+
+const ArnicaToken* FindToken(const Tenant& tenant, const std::string& token) {
+  for (const auto& candidate : tenant.tokens) {
+    if (candidate.token == token) return &candidate;
+  }
+  return nullptr;
+}
+
+struct Caller {
+  Tenant* tenant = nullptr;
+  std::string token;
+};
+
+// Authenticates the caller and checks `scope` ("" for none). Arnica answers 403, never 401, for
+// a missing, unknown or revoked key and for a missing scope.
+std::optional<Caller> Authorize(Call& call, const char* scope) {
+  std::string token = BearerToken(call);
+  Tenant* tenant = token.empty() ? nullptr : call.world.FindTenantByToken(token);
+  const ArnicaToken* key = tenant == nullptr ? nullptr : FindToken(*tenant, token);
+  if (key == nullptr || key->revoked) {
+    Error(call, 403,
+          token.empty() ? "Missing API key (Authorization: Bearer <key>)"
+                        : "Invalid or expired API key");
+    return std::nullopt;
+  }
+  call.credential = "arnica:" + key->key_id;
+  if (*scope != '\0' &&
+      std::find(key->scopes.begin(), key->scopes.end(), scope) == key->scopes.end()) {
+    Error(call, 403, absl::StrCat("The API key lacks the required scope ", scope));
+    return std::nullopt;
+  }
+  return Caller{tenant, token};
+}
+
+// The caller's tenant again after the world lock was released: the world may have been
+// replaced or the key revoked meanwhile. Answers 403 and returns null when it is gone.
+Tenant* Reauthorize(Call& call, const std::string& token) {
+  Tenant* tenant = call.world.FindTenantByToken(token);
+  const ArnicaToken* key = tenant == nullptr ? nullptr : FindToken(*tenant, token);
+  if (key != nullptr && !key->revoked) return tenant;
+  Error(call, 403, "Invalid or expired API key");
+  return nullptr;
+}
+
+// --- Inventory (public endpoint; the response shape is our model) --------------------------
+
+// Reads an integer query parameter in [low, high]; answers 400 naming it otherwise.
+std::optional<int> IntQuery(Call& call, const char* name, int fallback, int low, int high) {
+  auto text = call.Query(name);
+  if (!text) return fallback;
+  int value = 0;
+  if (!absl::SimpleAtoi(*text, &value) || value < low || value > high) {
+    Error(call, 400, absl::StrCat(name, " must be an integer from ", low, " to ", high));
+    return std::nullopt;
+  }
+  return value;
+}
+
+json RepoJson(const InventoryRepo& repo) {
+  std::string full_name = repo.workspace + "/" + repo.name;
+  return {{"id", repo.id},          {"name", repo.name},
+          {"fullName", full_name},  {"url", "https://bitbucket.org/" + full_name},
+          {"scmType", kScmType},    {"organization", repo.workspace},
+          {"project", repo.project}};
+}
+
+void AuthToken(Call& call) {
+  auto caller = Authorize(call, "");
+  if (!caller) return;
+  const ArnicaToken* key = FindToken(*caller->tenant, caller->token);
+  call.Json(200, {{"arnicaOrgId", caller->tenant->org_id}, {"keyId", key->key_id}});
+}
+
+void InventoryRepos(Call& call) {
+  auto caller = Authorize(call, kInventoryScope);
+  if (!caller) return;
+  auto offset = IntQuery(call, "offset", 0, 0, std::numeric_limits<int>::max());
+  if (!offset) return;
+  auto limit = IntQuery(call, "limit", kDefaultLimit, 1, kMaxLimit);
+  if (!limit) return;
+  const auto& inventory = caller->tenant->inventory;
+  json repos = json::array();
+  for (std::size_t i = *offset; i < inventory.size() && repos.size() < std::size_t(*limit); ++i) {
+    repos.push_back(RepoJson(inventory[i]));
+  }
+  call.Json(
+      200, {{"repos", repos}, {"total", inventory.size()}, {"offset", *offset}, {"limit", *limit}});
+}
+
+// --- Validating a credential against the Bitbucket emulator --------------------------------
+
+struct Validation {
+  bool ok = false;
+  std::string message;  // why not: the 400's message and an invalid integration's reason
+  std::vector<std::string> workspaces;
+};
+
+Validation Rejected(const std::string& why) {
+  return {false, "Bitbucket rejected the credential: " + why, {}};
+}
+
+Validation RejectedBy(const httplib::Result& result) {
+  if (!result) return Rejected("no answer (" + httplib::to_string(result.error()) + ")");
+  json body = json::parse(result->body, nullptr, false);
+  std::string message;
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+    message = body["error"].value("message", "");
+  }
+  return Rejected(absl::StrCat("HTTP ", result->status, message.empty() ? "" : ": ", message));
+}
+
+// Follows the paginated GET /2.0/user/workspaces, collecting slugs. A `next` link that leaves
+// the Bitbucket emulator is refused, never followed.
+Validation ListWorkspaces(httplib::Client& client, const std::string& base_url) {
+  Validation validation{true, "", {}};
+  std::string next = "/2.0/user/workspaces";
+  for (int page = 0; !next.empty(); ++page) {
+    if (page == kMaxWorkspacePages) return Rejected("the workspace listing does not end");
+    auto result = client.Get(next);
+    if (!result || result->status != 200) return RejectedBy(result);
+    json body = json::parse(result->body, nullptr, false);
+    if (!body.is_object() || !body.contains("values") || !body["values"].is_array()) {
+      return Rejected("HTTP 200 with a workspace listing that is not a paginated JSON object");
+    }
+    const json::json_pointer slug("/workspace/slug");
+    for (const auto& access : body["values"]) {
+      if (access.contains(slug) && access[slug].is_string()) {
+        validation.workspaces.push_back(access[slug]);
+      }
+    }
+    next = body.contains("next") && body["next"].is_string() ? body["next"] : "";
+    if (next.empty()) break;
+    if (!absl::StartsWith(next, base_url + "/")) return Rejected("a next link outside Bitbucket");
+    next.erase(0, base_url.size());
+  }
+  return validation;
+}
+
+// Must run without the world lock: the Bitbucket emulator takes it to answer.
+Validation AskBitbucket(const Emulators& emulators, const std::string& principal,
+                        const std::string& secret) {
+  std::string base_url = emulators.url(Service::kBitbucket);
+  httplib::Client client(base_url);
+  if (!emulators.ca_file().empty()) {
+    client.set_ca_cert_path(emulators.ca_file());
+    client.enable_server_certificate_verification(true);
+  }
+  client.set_connection_timeout(kConnectSeconds);
+  client.set_read_timeout(kReadSeconds);
+  client.set_basic_auth(principal, secret);
+  auto user = client.Get("/2.0/user");
+  if (!user || user->status != 200) return RejectedBy(user);
+  return ListWorkspaces(client, base_url);
+}
+
+// Releases the world lock while asking Bitbucket and takes it again before returning.
+Validation Validate(Call& call, const std::string& principal, const std::string& secret) {
+  call.lock.unlock();
+  Validation validation = AskBitbucket(call.emulators, principal, secret);
+  call.lock.lock();
+  return validation;
+}
+
+// --- Integrations (modelled) ---------------------------------------------------------------
+
+// Eight stars and the last four characters; only stars when the secret is too short for four
+// characters to be harmless.
+std::string Masked(const std::string& secret) {
+  constexpr std::size_t kShortest = 12;
+  std::string stars = "********";
+  return secret.size() < kShortest ? stars : stars + secret.substr(secret.size() - 4);
+}
+
+json IntegrationJson(const Integration& integration) {
+  json out = {{"id", integration.id},
+              {"name", integration.name},
+              {"principal", integration.principal},
+              {"secret", Masked(integration.secret)},
+              {"status", integration.status},
+              {"scmType", kScmType},
+              {"workspaces", integration.workspaces}};
+  if (!integration.reason.empty()) out["reason"] = integration.reason;
+  return out;
+}
+
+Integration* FindIntegration(Call& call, Tenant& tenant, const std::string& id) {
+  for (auto& integration : tenant.integrations) {
+    if (integration.id == id) return &integration;
+  }
+  Error(call, 404, "No Bitbucket Cloud integration " + id);
+  return nullptr;
+}
+
+// Reads a JSON object body with a non-empty string in each of `fields`; answers 400 naming the
+// first missing field.
+std::optional<json> ReadBody(Call& call, std::initializer_list<const char*> fields) {
+  json body = json::parse(call.request.body, nullptr, false);
+  if (!body.is_object()) {
+    Error(call, 400, "The body must be a JSON object");
+    return std::nullopt;
+  }
+  for (const char* field : fields) {
+    auto it = body.find(field);
+    if (it == body.end() || !it->is_string() || it->get<std::string>().empty()) {
+      Error(call, 400, absl::StrCat("\"", field, "\" is required and must be a non-empty string"));
+      return std::nullopt;
+    }
+  }
+  return body;
+}
+
+void ListIntegrations(Call& call) {
+  auto caller = Authorize(call, kReadScope);
+  if (!caller) return;
+  json out = json::array();
+  for (const auto& integration : caller->tenant->integrations) {
+    out.push_back(IntegrationJson(integration));
+  }
+  call.Json(200, {{"integrations", out}});
+}
+
+void CreateIntegration(Call& call) {
+  auto caller = Authorize(call, kWriteScope);
+  if (!caller) return;
+  auto body = ReadBody(call, {"name", "principal", "secret"});
+  if (!body) return;
+  Integration integration{.name = (*body)["name"],
+                          .principal = (*body)["principal"],
+                          .secret = (*body)["secret"],
+                          .status = "connected"};
+  Validation validation = Validate(call, integration.principal, integration.secret);
+  Tenant* tenant = Reauthorize(call, caller->token);
+  if (tenant == nullptr) return;
+  if (!validation.ok) return Error(call, 400, validation.message);
+  integration.id = call.world.NewId("int");
+  integration.workspaces = validation.workspaces;
+  tenant->integrations.push_back(integration);
+  call.Json(201, IntegrationJson(integration));
+}
+
+// Re-validates the stored credential and records the outcome, as the product's status shows.
+void ReadIntegration(Call& call) {
+  auto caller = Authorize(call, kReadScope);
+  if (!caller) return;
+  const std::string& id = call.captures[0];
+  Integration* integration = FindIntegration(call, *caller->tenant, id);
+  if (integration == nullptr) return;
+  std::string principal = integration->principal, secret = integration->secret;
+  Validation validation = Validate(call, principal, secret);
+  Tenant* tenant = Reauthorize(call, caller->token);
+  if (tenant == nullptr || (integration = FindIntegration(call, *tenant, id)) == nullptr) return;
+  if (integration->secret == secret) {  // else rotated meanwhile: the newer outcome stands
+    integration->status = validation.ok ? "connected" : "invalid";
+    integration->reason = validation.ok ? "" : validation.message;
+    integration->workspaces = validation.workspaces;
+  }
+  call.Json(200, IntegrationJson(*integration));
+}
+
+// The new credential must validate before it replaces the old one, which a failure keeps.
+void RotateCredentials(Call& call) {
+  auto caller = Authorize(call, kWriteScope);
+  if (!caller) return;
+  const std::string& id = call.captures[0];
+  if (FindIntegration(call, *caller->tenant, id) == nullptr) return;
+  auto body = ReadBody(call, {"principal", "secret"});
+  if (!body) return;
+  std::string principal = (*body)["principal"], secret = (*body)["secret"];
+  Validation validation = Validate(call, principal, secret);
+  Tenant* tenant = Reauthorize(call, caller->token);
+  Integration* integration = nullptr;
+  if (tenant == nullptr || (integration = FindIntegration(call, *tenant, id)) == nullptr) return;
+  if (!validation.ok) return Error(call, 400, validation.message);
+  integration->principal = principal;
+  integration->secret = secret;
+  integration->status = "connected";
+  integration->reason = "";
+  integration->workspaces = validation.workspaces;
+  call.Json(200, IntegrationJson(*integration));
+}
+
+void DeleteIntegration(Call& call) {
+  auto caller = Authorize(call, kWriteScope);
+  if (!caller) return;
+  const std::string& id = call.captures[0];
+  if (FindIntegration(call, *caller->tenant, id) == nullptr) return;
+  std::erase_if(caller->tenant->integrations, [&](const auto& i) { return i.id == id; });
+  call.response.status = 204;
+}
+
+// The constants are literal paths; escape them for use in a pattern.
+std::string Literal(const char* path) {
+  std::string out;
+  for (const char* c = path; *c != '\0'; ++c) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(*c) != std::string_view::npos) out += '\\';
+    out += *c;
+  }
+  return out;
+}
+
+}  // namespace
+
+void AddArnicaRoutes(Router& router) {
+  router.error = Error;
+  std::string integrations = Literal(paths::kBitbucketIntegrations);
+  std::string one = integrations + "/([^/]+)";
+  router.Add("GET", Literal(paths::kAuthToken), AuthToken);
+  router.Add("GET", Literal(paths::kInventoryRepos), InventoryRepos);
+  router.Add("GET", integrations, ListIntegrations);
+  router.Add("POST", integrations, CreateIntegration);
+  router.Add("GET", one, ReadIntegration);
+  router.Add("DELETE", one, DeleteIntegration);
+  router.Add("PUT", one + Literal(paths::kCredentialsSuffix), RotateCredentials);
+}
 
 }  // namespace arnica::emulators

@@ -404,10 +404,11 @@ void Emulators::Dispatch(Server& server, const httplib::Request& request,
 
   if (fault && fault->action == "reset") {
     lock.unlock();
-    int fd = ConnectionSocket(server.port, request.remote_port);
-    if (fd >= 0) ResetConnection(fd);
+    // Logged first, so that a client that has seen the reset finds it in the log.
     entry.status = 0;
     Record(std::move(entry));
+    int fd = ConnectionSocket(server.port, request.remote_port);
+    if (fd >= 0) ResetConnection(fd);
     return;
   }
   if (fault && fault->action == "status") {

@@ -37,7 +37,7 @@ ARNICA_SEED_TYPE(InventoryRepo)
 ARNICA_SEED_TYPE(Integration)
 ARNICA_SEED_TYPE(Tenant)
 ARNICA_SEED_TYPE(Options)
-ARNICA_SEED_TYPE(World)
+void Parse(const json& j, const std::string& where, World& out);
 #undef ARNICA_SEED_TYPE
 
 // Reads one JSON object field by field and refuses keys nobody read.

@@ -522,7 +522,7 @@ TEST_P(PaginationTest, ListsEveryWorkspaceAcrossPages) {
   EXPECT_EQ(workspaces->size(), static_cast<std::size_t>(GetParam() + 1));  // + ws-managed
   int pages = (GetParam() + 1 + 99) / 100;
   EXPECT_EQ(Calls(Service::kBitbucket, "GET", "/2.0/user/workspaces"), pages);
-  if (GetParam() > 0) EXPECT_EQ(workspaces->front().slug, "ws-000");
+  EXPECT_EQ(workspaces->front().slug, GetParam() > 0 ? "ws-000" : "ws-managed");
 }
 
 // Seed(n) has n workspaces besides ws-managed: 1, 100 and 101 in all (0 is the test below).
