@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "provider/clients/bitbucket.h"
 #include "provider/http/bitbucket_errors.h"
 #include "provider/http/client.h"
 #include "provider/http/paging.h"
@@ -21,21 +22,8 @@ using std::chrono::milliseconds;
 
 ClientOptions FastRetries() { return test_support::FastRetries(3, milliseconds(50)); }
 
-// Percent-encodes everything but unreserved characters, for a URL inside a query parameter.
-std::string Encode(const std::string& text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+// For a URL inside a query parameter: everything but unreserved characters percent-encoded.
+std::string Encode(const std::string& text) { return clients::EncodeSegment(text); }
 
 int IntParam(const httplib::Request& request, const char* name, int fallback) {
   return request.has_param(name) ? std::stoi(request.get_param_value(name)) : fallback;
