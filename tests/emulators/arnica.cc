@@ -167,22 +167,38 @@ void InventoryRepos(Call& call) {
 
 struct Validation {
   bool ok = false;
-  std::string message;  // why not: the 400's message and an invalid integration's reason
+  // Bitbucket did not give a verdict (no answer, 429, 5xx, a body that is not the API's): the
+  // credential is neither good nor bad, and Arnica says so with a 502 instead of a 400.
+  bool outage = false;
+  std::string message;  // why not: the error's message and an invalid integration's reason
   std::vector<std::string> workspaces;
 };
 
 Validation Rejected(const std::string& why) {
-  return {false, "Bitbucket rejected the credential: " + why, {}};
+  return {false, false, "Bitbucket rejected the credential: " + why, {}};
+}
+
+Validation Unreachable(const std::string& why) {
+  return {false, true, "Arnica could not validate the credential, Bitbucket failed: " + why, {}};
 }
 
 Validation RejectedBy(const httplib::Result& result) {
-  if (!result) return Rejected("no answer (" + httplib::to_string(result.error()) + ")");
+  if (!result) return Unreachable("no answer (" + httplib::to_string(result.error()) + ")");
   json body = json::parse(result->body, nullptr, false);
   std::string message;
-  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
-    message = body["error"].value("message", "");
+  if (body.is_object() && body.contains("error") && body["error"].is_object() &&
+      body["error"].contains("message") && body["error"]["message"].is_string()) {
+    message = body["error"]["message"].get<std::string>();
   }
-  return Rejected(absl::StrCat("HTTP ", result->status, message.empty() ? "" : ": ", message));
+  std::string said = absl::StrCat("HTTP ", result->status, message.empty() ? "" : ": ", message);
+  if (result->status == 429 || result->status >= 500) return Unreachable(said);
+  return Rejected(said);
+}
+
+// The error a failed validation answers: 400 for a credential Bitbucket refused, 502 when
+// Bitbucket gave no verdict.
+void ValidationError(Call& call, const Validation& validation) {
+  Error(call, validation.outage ? 502 : 400, validation.message);
 }
 
 // Follows the paginated GET /2.0/user/workspaces, collecting slugs. A `next` link that leaves
@@ -196,7 +212,7 @@ Validation ListWorkspaces(httplib::Client& client, const std::string& base_url) 
     if (!result || result->status != 200) return RejectedBy(result);
     json body = json::parse(result->body, nullptr, false);
     if (!body.is_object() || !body.contains("values") || !body["values"].is_array()) {
-      return Rejected("HTTP 200 with a workspace listing that is not a paginated JSON object");
+      return Unreachable("HTTP 200 with a workspace listing that is not a paginated JSON object");
     }
     const json::json_pointer slug("/workspace/slug");
     for (const auto& access : body["values"]) {
@@ -307,7 +323,7 @@ void CreateIntegration(Call& call) {
   Validation validation = Validate(call, integration.principal, integration.secret);
   Tenant* tenant = Reauthorize(call, caller->token);
   if (tenant == nullptr) return;
-  if (!validation.ok) return Error(call, 400, validation.message);
+  if (!validation.ok) return ValidationError(call, validation);
   integration.id = call.world.NewId("int");
   integration.workspaces = validation.workspaces;
   tenant->integrations.push_back(integration);
@@ -325,7 +341,8 @@ void ReadIntegration(Call& call) {
   Validation validation = Validate(call, principal, secret);
   Tenant* tenant = Reauthorize(call, caller->token);
   if (tenant == nullptr || (integration = FindIntegration(call, *tenant, id)) == nullptr) return;
-  if (integration->secret == secret) {  // else rotated meanwhile: the newer outcome stands
+  // A rotation meanwhile makes the newer outcome stand; an outage keeps the last known status.
+  if (integration->secret == secret && !validation.outage) {
     integration->status = validation.ok ? "connected" : "invalid";
     integration->reason = validation.ok ? "" : validation.message;
     integration->workspaces = validation.workspaces;
@@ -346,7 +363,7 @@ void RotateCredentials(Call& call) {
   Tenant* tenant = Reauthorize(call, caller->token);
   Integration* integration = nullptr;
   if (tenant == nullptr || (integration = FindIntegration(call, *tenant, id)) == nullptr) return;
-  if (!validation.ok) return Error(call, 400, validation.message);
+  if (!validation.ok) return ValidationError(call, validation);
   integration->principal = principal;
   integration->secret = secret;
   integration->status = "connected";

@@ -4,13 +4,17 @@
 #include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "provider/plugin/certificate.h"
@@ -21,11 +25,27 @@ namespace {
 using nlohmann::json;
 
 const char kAdminPrefix[] = "/_emulator/";
+constexpr std::size_t kMaxBodyBytes = std::size_t{64} << 20;
+constexpr std::size_t kThreadsPerServer = 64;
 
 bool PathMatches(const std::string& pattern, const std::string& path) {
   if (pattern.empty()) return true;
   if (pattern.back() == '*') return absl::StartsWith(path, pattern.substr(0, pattern.size() - 1));
   return pattern == path;
+}
+
+// The query string as the request log keeps it: values of the parameters below as sent, every
+// other value replaced, since a careless client may put a secret in a query.
+std::string LoggedQuery(const httplib::Request& request) {
+  static const std::set<std::string> kShown = {
+      "page",  "pagelen", "administrator", "sort",       "q",          "cursor",
+      "limit", "offset",  "searchTerm",    "accountIds", "grant_type", "group"};
+  std::string out;
+  for (const auto& [name, value] : request.params) {
+    if (!out.empty()) out += '&';
+    out += name + "=" + (kShown.count(name) ? value : std::string("(redacted)"));
+  }
+  return out;
 }
 
 int PageOf(const httplib::Request& request) {
@@ -117,21 +137,52 @@ absl::StatusOr<Fault> FaultFromJson(const json& j) {
     }
   }
   Fault fault;
+  // Integers are read as int64 and range-checked, so that nothing is silently cut to 32 bits.
+  auto integer = [&j](const char* key, int64_t fallback, int64_t low, int64_t high) {
+    auto it = j.find(key);
+    if (it == j.end()) return fallback;
+    if (!it->is_number_integer() || it->get<int64_t>() < low || it->get<int64_t>() > high ||
+        (it->is_number_unsigned() && it->get<uint64_t>() > uint64_t(high))) {
+      throw std::invalid_argument(
+          absl::StrCat("fault: \"", key, "\" must be an integer from ", low, " to ", high));
+    }
+    return it->get<int64_t>();
+  };
+  auto text = [&j](const char* key) {
+    auto it = j.find(key);
+    if (it == j.end()) return std::string();
+    if (!it->is_string()) {
+      throw std::invalid_argument(absl::StrCat("fault: \"", key, "\" must be a string"));
+    }
+    return it->get<std::string>();
+  };
   try {
-    fault.service = j.value("service", "");
-    fault.method = j.value("method", "");
-    fault.path = j.value("path", "");
-    fault.page = j.value("page", 0);
-    fault.action = j.value("action", "status");
-    if (j.contains("status")) fault.status = j.at("status").get<int>();
-    if (j.contains("retry_after")) fault.retry_after = j.at("retry_after").get<int>();
+    fault.service = text("service");
+    fault.method = absl::AsciiStrToUpper(text("method"));
+    fault.path = text("path");
+    fault.page = static_cast<int>(integer("page", 0, 0, 1000000));
+    fault.action = j.contains("action") ? text("action") : "status";
+    // 1xx, 204 and 304 carry no body, and the fault would send one.
+    if (j.contains("status")) fault.status = static_cast<int>(integer("status", 0, 200, 599));
+    if (fault.status == 204 || fault.status == 304) {
+      throw std::invalid_argument("fault: \"status\" cannot be 204 or 304 (they have no body)");
+    }
+    if (j.contains("retry_after")) {
+      fault.retry_after = static_cast<int>(integer("retry_after", 0, 0, 86400));
+    }
+    if (j.contains("rate_limit_headers") && !j["rate_limit_headers"].is_boolean()) {
+      throw std::invalid_argument("fault: \"rate_limit_headers\" must be true or false");
+    }
     fault.rate_limit_headers = j.value("rate_limit_headers", false);
-    fault.body = j.value("body", "");
-    fault.delay_ms = j.value("delay_ms", 0);
-    fault.skip = j.value("skip", 0);
-    fault.times = j.value("times", 1);
-  } catch (const json::exception& error) {
-    return absl::InvalidArgumentError(absl::StrCat("fault: ", error.what()));
+    fault.body = text("body");
+    fault.delay_ms = static_cast<int>(integer("delay_ms", 0, 0, 600000));
+    fault.skip = static_cast<int>(integer("skip", 0, 0, 1000000));
+    fault.times = static_cast<int>(integer("times", 1, -1, 1000000));
+  } catch (const std::invalid_argument& error) {
+    return absl::InvalidArgumentError(error.what());
+  }
+  if (!fault.path.empty() && fault.path.front() != '/') {
+    return absl::InvalidArgumentError("fault: \"path\" starts with '/' (or is left out)");
   }
   static const char* kActions[] = {"status", "reset", "truncate", "non_json", "delay"};
   if (std::find(std::begin(kActions), std::end(kActions), fault.action) == std::end(kActions)) {
@@ -165,7 +216,9 @@ json ToJson(const LoggedRequest& e) {
 
 void Call::Json(int status, const nlohmann::json& body) {
   response.status = status;
-  response.set_content(body.dump(), "application/json");
+  // Paths and queries echoed back may hold any bytes; invalid UTF-8 becomes U+FFFD.
+  response.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                       "application/json");
 }
 
 void Call::Text(int status, const std::string& body, const std::string& content_type) {
@@ -225,7 +278,12 @@ absl::StatusOr<std::unique_ptr<Emulators>> Emulators::Start(Options options) {
     cert_file = dir + "/ca.pem";
     key_file = dir + "/key.pem";
     std::ofstream(cert_file) << certificate->certificate_pem;
-    std::ofstream(key_file) << certificate->private_key_pem;
+    {
+      std::ofstream key(key_file);
+      chmod(key_file.c_str(), 0600);  // before the key is written into it
+      key << certificate->private_key_pem;
+    }
+    if (options.tls_dir.empty()) emulators->owned_tls_dir_ = dir;
     emulators->ca_file_ = cert_file;
   }
 
@@ -238,6 +296,16 @@ absl::StatusOr<std::unique_ptr<Emulators>> Emulators::Start(Options options) {
       server->http = std::make_unique<httplib::Server>();
     }
     if (!server->http->is_valid()) return absl::InternalError("could not set up the TLS server");
+    // Whole states travel through PUT /_emulator/state; delayed requests must not starve the
+    // admin routes of threads.
+    server->http->set_payload_max_length(kMaxBodyBytes);
+    server->http->new_task_queue = [] { return new httplib::ThreadPool(kThreadsPerServer); };
+    server->http->set_exception_handler(
+        [](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
+          response.status = 500;
+          response.set_content(R"({"error":"the emulator failed on this request"})",
+                               "application/json");
+        });
     switch (service) {
       case Service::kBitbucket:
         AddBitbucketRoutes(server->router);
@@ -281,6 +349,10 @@ Emulators::~Emulators() {
   for (auto& server : servers_) server->http->stop();
   for (auto& server : servers_) {
     if (server->thread.joinable()) server->thread.join();
+  }
+  if (!owned_tls_dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(owned_tls_dir_, ignored);
   }
 }
 
@@ -397,9 +469,7 @@ void Emulators::Dispatch(Server& server, const httplib::Request& request,
   LoggedRequest entry{.service = ServiceName(server.service),
                       .method = request.method,
                       .path = request.path,
-                      .query = request.target.find('?') == std::string::npos
-                                   ? ""
-                                   : request.target.substr(request.target.find('?') + 1),
+                      .query = LoggedQuery(request),
                       .fault = fault ? fault->action : ""};
 
   if (fault && fault->action == "reset") {
@@ -428,7 +498,14 @@ void Emulators::Dispatch(Server& server, const httplib::Request& request,
       call.Header("X-RateLimit-NearLimit", "true");
     }
   } else if (absl::StartsWith(request.path, kAdminPrefix)) {
-    if (!AdminRoute(server, call)) call.Json(404, {{"error", "no such admin route"}});
+    if (!AdminRoute(server, call)) {
+      static const std::set<std::string> kAdminPaths = {
+          "/_emulator/health", "/_emulator/urls",   "/_emulator/state",   "/_emulator/reset",
+          "/_emulator/ops",    "/_emulator/faults", "/_emulator/requests"};
+      bool known = kAdminPaths.count(request.path) > 0;
+      call.Json(known ? 405 : 404, {{"error", known ? "method not allowed on this admin route"
+                                                    : "no such admin route"}});
+    }
   } else {
     bool path_known = false;
     bool handled = false;
@@ -520,7 +597,9 @@ bool Emulators::AdminRoute(Server& server, Call& call) {
     answer(status);
   } else if (route == "GET /_emulator/faults") {
     json out = json::array();
-    for (const auto& fault : Faults()) out.push_back(ToJson(fault));
+    for (const auto& fault : Faults()) {
+      if (fault.times != 0) out.push_back(ToJson(fault));
+    }
     call.Json(200, out);
   } else if (route == "POST /_emulator/faults") {
     auto body = parse_body();

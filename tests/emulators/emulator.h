@@ -192,6 +192,7 @@ class Emulators {
   std::atomic<bool> stopping_{false};
 
   std::string ca_file_;
+  std::string owned_tls_dir_;  // a temporary directory Start made, removed on destruction
   std::vector<std::unique_ptr<Server>> servers_;
 };
 

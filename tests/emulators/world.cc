@@ -78,6 +78,11 @@ class Reader {
   }
   static void Read(const json& value, const std::string& where, int& out) {
     if (!value.is_number_integer()) throw SeedError(where + ": expected an integer");
+    if (value.is_number_unsigned()
+            ? value.get<uint64_t>() > INT32_MAX
+            : value.get<int64_t>() < INT32_MIN || value.get<int64_t>() > INT32_MAX) {
+      throw SeedError(where + ": out of range");
+    }
     out = value.get<int>();
   }
   template <class T>
@@ -271,8 +276,13 @@ void Parse(const json& j, const std::string& where, Options& o) {
   OneOf(o.group_add_existing, {"conflict", "ok"}, where + ".group_add_existing");
   OneOf(o.api_token_groups, {"none", "permission_scopes"}, where + ".api_token_groups");
   OneOf(o.app_passwords, {"removed", "accepted"}, where + ".app_passwords");
-  if (o.max_pagelen < 1 || o.default_pagelen < 1 || o.default_pagelen > o.max_pagelen) {
-    throw SeedError(where + ": page lengths must satisfy 1 <= default_pagelen <= max_pagelen");
+  if (o.max_pagelen > 1000 || o.default_pagelen < 1 || o.default_pagelen > o.max_pagelen) {
+    throw SeedError(where +
+                    ": page lengths must satisfy 1 <= default_pagelen <= max_pagelen <= 1000");
+  }
+  if (o.oauth_token_seconds < 0 || o.oauth_token_seconds > 31536000) {
+    throw SeedError(where +
+                    ".oauth_token_seconds: must be from 0 (issued expired) to 31536000 (a year)");
   }
 }
 
@@ -381,12 +391,70 @@ json Dump(const Options& o) {
 
 // --- Admin operations ------------------------------------------------------------------------
 
+// The operation's name for messages, whatever "op" holds.
+std::string OpName(const json& op) {
+  auto it = op.find("op");
+  return it != op.end() && it->is_string() ? it->get<std::string>() : "operation";
+}
+
 std::string Str(const json& op, const char* key) {
   auto it = op.find(key);
   if (it == op.end() || !it->is_string()) {
-    throw SeedError(absl::StrCat(op.value("op", "?"), ": needs \"", key, "\" (a string)"));
+    throw SeedError(absl::StrCat(OpName(op), ": needs \"", key, "\" (a string)"));
   }
   return it->get<std::string>();
+}
+
+bool Bool(const json& op, const char* key, bool fallback) {
+  auto it = op.find(key);
+  if (it == op.end()) return fallback;
+  if (!it->is_boolean())
+    throw SeedError(absl::StrCat(OpName(op), ": \"", key, "\" is true or false"));
+  return it->get<bool>();
+}
+
+// The keys each operation takes besides "op"; any other key is refused, so that a typo never
+// quietly means the default.
+const std::map<std::string, std::set<std::string>>& OpKeys() {
+  static const auto* keys = new std::map<std::string, std::set<std::string>>{
+      {"add_user", {"value"}},
+      {"add_workspace", {"value"}},
+      {"remove_workspace", {"workspace"}},
+      {"add_workspace_member", {"workspace", "user", "permission"}},
+      {"remove_workspace_member", {"workspace", "user"}},
+      {"add_group_member", {"workspace", "group", "user"}},
+      {"remove_group_member", {"workspace", "group", "user"}},
+      {"remove_group", {"workspace", "group"}},
+      {"set_ip_allowlist", {"workspace", "blocks"}},
+      {"add_credential", {"value"}},
+      {"revoke_credential", {"credential"}},
+      {"set_scopes", {"credential", "scopes"}},
+      {"expire_oauth_tokens", {}},
+      {"revoke_org_key", {"org"}},
+      {"revoke_arnica_token", {"org", "key_id"}},
+      {"remove_integration", {"org", "id"}},
+      {"remove_inventory", {"org", "workspace"}},
+      {"add_inventory_repo", {"org", "value"}},
+      {"set_option", {"name", "value"}},
+  };
+  return *keys;
+}
+
+void CheckOpKeys(const json& op) {
+  std::string name = Str(op, "op");
+  auto known = OpKeys().find(name);
+  if (known == OpKeys().end()) throw SeedError("unknown operation " + name);
+  for (const auto& [key, value] : op.items()) {
+    if (key != "op" && !known->second.count(key)) {
+      throw SeedError(absl::StrCat(name, ": unknown key \"", key, "\""));
+    }
+  }
+}
+
+json Needed(const json& op, const char* key) {
+  auto it = op.find(key);
+  if (it == op.end()) throw SeedError(absl::StrCat(OpName(op), ": needs \"", key, "\""));
+  return *it;
 }
 
 Workspace& NeedWorkspace(World& w, const json& op) {
@@ -429,15 +497,16 @@ bool EraseIf(std::vector<T>& items, Pred pred) {
 }
 
 void ApplyOne(World& w, const json& op) {
+  CheckOpKeys(op);
   std::string name = Str(op, "op");
   if (name == "add_user") {
     User user;
-    Parse(op.at("value"), "add_user.value", user);
+    Parse(Needed(op, "value"), "add_user.value", user);
     if (w.FindUser(user.uuid)) throw SeedError("user " + user.uuid + " exists");
     w.users.push_back(std::move(user));
   } else if (name == "add_workspace") {
     Workspace workspace;
-    Parse(op.at("value"), "add_workspace.value", workspace);
+    Parse(Needed(op, "value"), "add_workspace.value", workspace);
     if (w.FindWorkspace(workspace.slug)) throw SeedError("workspace " + workspace.slug + " exists");
     w.workspaces.push_back(std::move(workspace));
   } else if (name == "remove_workspace") {
@@ -447,7 +516,8 @@ void ApplyOne(World& w, const json& op) {
     Workspace& workspace = NeedWorkspace(w, op);
     User& user = NeedUser(w, op);
     if (w.FindMember(workspace, user.uuid)) throw SeedError("already a member");
-    workspace.members.push_back({user.uuid, op.value("permission", "member")});
+    std::string permission = op.contains("permission") ? Str(op, "permission") : "member";
+    workspace.members.push_back({user.uuid, permission});
   } else if (name == "remove_workspace_member") {
     Workspace& workspace = NeedWorkspace(w, op);
     std::string uuid = NeedUser(w, op).uuid;
@@ -472,10 +542,10 @@ void ApplyOne(World& w, const json& op) {
     std::string slug = NeedGroup(w, workspace, op).slug;
     EraseIf(workspace.groups, [&](const Group& g) { return g.slug == slug; });
   } else if (name == "set_ip_allowlist") {
-    NeedWorkspace(w, op).ip_allowlist_blocks = op.value("blocks", true);
+    NeedWorkspace(w, op).ip_allowlist_blocks = Bool(op, "blocks", true);
   } else if (name == "add_credential") {
     Credential credential;
-    Parse(op.at("value"), "add_credential.value", credential);
+    Parse(Needed(op, "value"), "add_credential.value", credential);
     if (w.FindCredential(credential.id)) throw SeedError("credential " + credential.id + " exists");
     w.credentials.push_back(std::move(credential));
   } else if (name == "revoke_credential") {
@@ -489,7 +559,6 @@ void ApplyOne(World& w, const json& op) {
     r.Required("op", ignored);
     r.Required("credential", ignored);
     r.Required("scopes", credential.scopes);
-    r.Done();
   } else if (name == "expire_oauth_tokens") {
     w.oauth_tokens.clear();
   } else if (name == "revoke_org_key") {
@@ -520,16 +589,87 @@ void ApplyOne(World& w, const json& op) {
   } else if (name == "add_inventory_repo") {
     Tenant& tenant = NeedTenant(w, op);
     InventoryRepo repo;
-    Parse(op.at("value"), "add_inventory_repo.value", repo);
+    Parse(Needed(op, "value"), "add_inventory_repo.value", repo);
     tenant.inventory.push_back(std::move(repo));
   } else if (name == "set_option") {
     json patch = Dump(w.options);
-    patch[Str(op, "name")] = op.at("value");
+    patch[Str(op, "name")] = Needed(op, "value");
     Options options;
     Parse(patch, "options", options);
     w.options = options;
   } else {
     throw SeedError("unknown operation " + name);
+  }
+}
+
+// What types alone cannot say: names are unique, references resolve, choices are known. Run
+// on every seed and after every operation, so that a world never holds what no service would.
+void CheckConsistent(World& w) {
+  std::set<std::string> seen;
+  auto unique = [&seen](const std::string& kind, const std::string& key) {
+    if (key.empty()) throw SeedError(kind + ": an empty identifier");
+    if (!seen.insert(kind + "\n" + key).second) throw SeedError(kind + " " + key + " twice");
+  };
+  auto user_exists = [&w](const std::string& where, const std::string& uuid) {
+    if (!w.FindUser(uuid)) throw SeedError(where + ": no user " + uuid);
+  };
+  for (const User& user : w.users) {
+    unique("user", user.uuid);
+    unique("account id", user.account_id);
+  }
+  for (Workspace& workspace : w.workspaces) {
+    unique("workspace", workspace.slug);
+    unique("workspace", workspace.uuid);
+    if (workspace.slug.find_first_of("/?#% ") != std::string::npos) {
+      throw SeedError("workspace " + workspace.slug + ": a slug has no '/', '?', '#', '%' or ' '");
+    }
+    std::string where = "workspace " + workspace.slug;
+    for (const WorkspaceMember& member : workspace.members) {
+      user_exists(where, member.user);
+      unique(where + " member", member.user);
+      OneOf(member.permission, {"owner", "create-project", "member"}, where + " member");
+    }
+    for (const Group& group : workspace.groups) {
+      unique(where + " group", group.slug);
+      OneOf(group.permission, {"read", "write", "admin", ""}, where + " group " + group.slug);
+      for (const std::string& member : group.members) user_exists(where, member);
+    }
+    if (workspace.managed) {
+      Org* org = w.FindOrg(workspace.org_id);
+      if (!org) throw SeedError(where + ": no org " + workspace.org_id);
+      bool directory = false;
+      for (const Directory& d : org->directories)
+        directory = directory || d.id == workspace.directory_id;
+      if (!directory)
+        throw SeedError(where + ": org " + org->id + " has no directory " + workspace.directory_id);
+    }
+  }
+  for (const Credential& credential : w.credentials) {
+    unique("credential", credential.id);
+    unique("credential secret", credential.secret);
+    if (credential.kind == "access_token") {
+      if (!w.FindWorkspace(credential.workspace)) {
+        throw SeedError("credential " + credential.id + ": no workspace " + credential.workspace);
+      }
+      OneOf(credential.token_type, {"workspace", "project", "repository"},
+            "credential " + credential.id + ".token_type");
+    } else {
+      user_exists("credential " + credential.id, credential.user);
+    }
+  }
+  for (const Org& org : w.orgs) {
+    unique("org", org.id);
+    unique("org api key", org.api_key);
+  }
+  for (const Tenant& tenant : w.arnica_tenants) {
+    unique("Arnica tenant", tenant.org_id);
+    for (const ArnicaToken& token : tenant.tokens) {
+      unique("Arnica token", token.token);
+      unique("Arnica key", token.key_id);
+    }
+    for (const InventoryRepo& repo : tenant.inventory) unique("inventory repo", repo.id);
+    for (const Integration& integration : tenant.integrations)
+      unique("integration", integration.id);
   }
 }
 
@@ -609,13 +749,26 @@ const WorkspaceMember* World::FindMember(const Workspace& workspace,
 }
 
 std::string World::NewId(std::string_view prefix) {
-  return absl::StrCat(std::string(prefix), "-", next_id++);
+  auto taken = [this](const std::string& id) {
+    for (const Tenant& tenant : arnica_tenants) {
+      for (const Integration& integration : tenant.integrations) {
+        if (integration.id == id) return true;
+      }
+    }
+    return false;
+  };
+  std::string id;
+  do {
+    id = absl::StrCat(std::string(prefix), "-", next_id++);
+  } while (taken(id));
+  return id;
 }
 
 absl::StatusOr<World> WorldFromJson(const json& seed) {
   World world;
   try {
     Parse(seed, "seed", world);
+    CheckConsistent(world);
   } catch (const SeedError& error) {
     return absl::InvalidArgumentError(error.what());
   }
@@ -636,10 +789,11 @@ absl::Status ApplyOp(World& world, const json& op) {
   World changed = world;  // all or nothing
   try {
     ApplyOne(changed, op);
+    CheckConsistent(changed);
   } catch (const SeedError& error) {
     return absl::InvalidArgumentError(error.what());
   } catch (const json::exception& error) {
-    return absl::InvalidArgumentError(absl::StrCat(op.value("op", "?"), ": ", error.what()));
+    return absl::InvalidArgumentError(absl::StrCat(OpName(op), ": ", error.what()));
   }
   world = std::move(changed);
   return absl::OkStatus();

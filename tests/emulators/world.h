@@ -172,7 +172,7 @@ struct World {
   Group* FindGroup(Workspace& workspace, std::string_view slug);
   const WorkspaceMember* FindMember(const Workspace& workspace, std::string_view user_uuid) const;
 
-  // A fresh id for objects the emulators create ("int-3", ...).
+  // A fresh id for objects the emulators create ("int-3", ...), never one already in use.
   std::string NewId(std::string_view prefix);
 };
 

@@ -117,7 +117,13 @@ json Credentials() {
 }
 
 json Seed() {
-  return {{"users", Users()}, {"workspaces", Workspaces()}, {"credentials", Credentials()}};
+  // beta is administered in admin.atlassian.com, by org-1's directory.
+  json orgs = {
+      {{"id", "org-1"}, {"api_key", Secret("org-key")}, {"directories", {{{"id", "dir-1"}}}}}};
+  return {{"users", Users()},
+          {"workspaces", Workspaces()},
+          {"credentials", Credentials()},
+          {"orgs", orgs}};
 }
 
 // One workspace, "big", owned by alice, with `count` further plain members.

@@ -589,16 +589,18 @@ TEST_F(EmulatorServices, ArnicaStoresNothingWhenBitbucketRefuses) {
   EXPECT_TRUE(BodyOf(ArnicaGet(paths::kBitbucketIntegrations))["integrations"].empty());
 }
 
-TEST_F(EmulatorServices, ArnicaReportsABitbucketFaultAsARefusal) {
+// A Bitbucket that gives no verdict is not a bad credential: Arnica answers 502, not 400.
+TEST_F(EmulatorServices, ArnicaReportsABitbucketFaultAsAnOutage) {
   AddFault({{"service", "bitbucket"}, {"path", "/2.0/user/workspaces"}, {"status", 503}});
   auto refused = Register({{"name", "main"}, {"principal", kSvcEmail}, {"secret", kSvcSecret}});
-  ExpectArnicaError(refused, 400, "Bad Request");
-  EXPECT_TRUE(absl::StartsWith(BodyOf(refused)["message"].get<std::string>(),
-                               "Bitbucket rejected the credential: HTTP 503"))
+  ExpectArnicaError(refused, 502, "Bad Gateway");
+  EXPECT_TRUE(
+      absl::StartsWith(BodyOf(refused)["message"].get<std::string>(),
+                       "Arnica could not validate the credential, Bitbucket failed: HTTP 503"))
       << refused->body;
   AddFault({{"service", "bitbucket"}, {"action", "reset"}});
   refused = Register({{"name", "main"}, {"principal", kSvcEmail}, {"secret", kSvcSecret}});
-  ExpectArnicaError(refused, 400, "Bad Request");
+  ExpectArnicaError(refused, 502, "Bad Gateway");
   EXPECT_TRUE(BodyOf(ArnicaGet(paths::kBitbucketIntegrations))["integrations"].empty());
 }
 
