@@ -204,7 +204,7 @@ void ValidationError(Call& call, const Validation& validation) {
 // Follows the paginated GET /2.0/user/workspaces, collecting slugs. A `next` link that leaves
 // the Bitbucket emulator is refused, never followed.
 Validation ListWorkspaces(httplib::Client& client, const std::string& base_url) {
-  Validation validation{true, "", {}};
+  Validation validation{.ok = true};
   std::string next = "/2.0/user/workspaces";
   for (int page = 0; !next.empty(); ++page) {
     if (page == kMaxWorkspacePages) return Rejected("the workspace listing does not end");

@@ -603,9 +603,16 @@ Workspace* VisibleWorkspace(Call& call, const Caller& caller, const std::string&
   return workspace;
 }
 
+// The spec answers 403 here when the caller has no access to an existing workspace, where the
+// other workspace routes answer 404.
 void GetUserPermission(Call& call) {
   std::optional<Caller> caller = Admit(call, kUserWorkspaceRead);
   if (!caller) return;
+  if (Workspace* existing = FindWorkspace20(call.world, call.captures[0]);
+      existing != nullptr && !caller->access_token() &&
+      PermissionOf(*existing, caller->user).empty()) {
+    return Error(call, 403, "You do not have access to this workspace.");
+  }
   Workspace* workspace = VisibleWorkspace(call, *caller, call.captures[0]);
   if (workspace == nullptr) return;
   const User& user = *call.world.FindUser(caller->user);

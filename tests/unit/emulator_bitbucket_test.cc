@@ -481,7 +481,8 @@ TEST_F(EmulatorBitbucketTest, UserPermissionTakesSlugOrBracedUuidAndHidesOtherWo
   ASSERT_EQ(by_uuid.status, 200) << by_uuid.body;
   EXPECT_EQ(by_uuid.Json()["permission"], "member");
 
-  EXPECT_EQ(Get("/2.0/user/workspaces/gamma/permission", BobToken()).status, 404);
+  // Bob is not a member of gamma: the spec says 403 on this route (review of #3).
+  EXPECT_EQ(Get("/2.0/user/workspaces/gamma/permission", BobToken()).status, 403);
   EXPECT_EQ(Get("/2.0/user/workspaces/nowhere/permission", AliceToken()).status, 404);
   EXPECT_EQ(
       Get("/2.0/user/workspaces/11111111-0000-4000-8000-000000000001/permission", AliceToken())

@@ -202,5 +202,29 @@ TEST_F(EmulatorCoreTest, ABitbucketOutageIsA502FromArnicaNotABadCredential) {
   EXPECT_EQ(json::parse(read->body)["status"], "connected") << read->body;
 }
 
+// A successful re-validation must refresh the integration (a bool once initialised from "" made
+// every validation look like an outage, and reads stopped updating).
+TEST_F(EmulatorCoreTest, ReadingAnIntegrationRefreshesItsWorkspaces) {
+  auto arnica = Client(Service::kArnica);
+  auto created = Register(arnica);
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  json integration = json::parse(created->body);
+  ASSERT_TRUE(emulators_
+                  ->Apply({{"op", "add_workspace"},
+                           {"value",
+                            {{"uuid", "{30000000-0000-4000-8000-000000000001}"},
+                             {"slug", "acme-new"},
+                             {"members", {{{"user", "{5e1c0a00-0000-4000-8000-00000000a001}"}}}}}}})
+                  .ok());
+  httplib::Headers auth = {{"Authorization", std::string("Bearer ") + kArnicaToken}};
+  auto read = arnica.Get(std::string(clients::arnica_paths::kBitbucketIntegrations) + "/" +
+                             integration["id"].get<std::string>(),
+                         auth);
+  ASSERT_TRUE(read);
+  json workspaces = json::parse(read->body)["workspaces"];
+  EXPECT_EQ(workspaces.size(), integration["workspaces"].size() + 1) << read->body;
+}
+
 }  // namespace
 }  // namespace arnica::emulators
