@@ -55,7 +55,8 @@ absl::StatusOr<WorkspaceMembership> ParseMembership(const json& object, std::str
   if (auto ws = object.find("workspace"); ws != object.end() && ws->is_object()) {
     slug = StringField(*ws, "slug");
   }
-  return WorkspaceMembership{StringField(object, "permission"), *std::move(user), slug};
+  return WorkspaceMembership{StringField(object, "permission"), *std::move(user), slug,
+                             object.contains("added_on") || object.contains("last_accessed")};
 }
 
 std::vector<std::string> SplitScopes(std::string_view header) {
@@ -306,17 +307,19 @@ absl::StatusOr<std::vector<WorkspaceAccess>> BitbucketClient::ListUserWorkspaces
   return workspaces;
 }
 
-absl::StatusOr<std::string> BitbucketClient::GetUserWorkspacePermission(std::string_view workspace,
-                                                                        std::stop_token stop) {
+absl::StatusOr<WorkspaceMembership> BitbucketClient::GetUserWorkspacePermission(
+    std::string_view workspace, std::stop_token stop) {
   std::string path = absl::StrCat("/2.0/user/workspaces/", EncodeSegment(workspace), "/permission");
   absl::StatusOr<http::Response> response = Send({.url = Url(path)}, stop);
   if (!response.ok()) return response.status();
   if (!Success(*response)) return ErrorFor(*response);
   absl::StatusOr<json> body = ParseObject(*response, "GET /2.0/user/workspaces/{ws}/permission");
   if (!body.ok()) return body.status();
-  std::string permission = StringField(*body, "permission");
-  if (permission.empty()) return Malformed("GET /2.0/user/workspaces/{ws}/permission");
-  return permission;
+  absl::StatusOr<WorkspaceMembership> membership =
+      ParseMembership(*body, "GET /2.0/user/workspaces/{ws}/permission");
+  if (!membership.ok()) return membership.status();
+  if (membership->permission.empty()) return Malformed("GET /2.0/user/workspaces/{ws}/permission");
+  return membership;
 }
 
 absl::StatusOr<Workspace> BitbucketClient::GetWorkspace(std::string_view workspace,

@@ -100,6 +100,9 @@ struct WorkspaceMembership {
   std::string permission;  // owner, create-project, member (collaborator on old data)
   BitbucketUser user;
   std::string workspace_slug;
+  // Bitbucket leaves out `added_on` and `last_accessed` for workspaces administered in
+  // admin.atlassian.com; their absence is the one public sign of it.
+  bool has_access_dates = false;
 };
 
 struct Group {
@@ -127,9 +130,10 @@ class BitbucketClient {
   // GET /2.0/user/workspaces, every page; `administrator` filters when set.
   absl::StatusOr<std::vector<WorkspaceAccess>> ListUserWorkspaces(std::optional<bool> administrator,
                                                                   std::stop_token stop = {});
-  // GET /2.0/user/workspaces/{ws}/permission: owner, create-project or member.
-  absl::StatusOr<std::string> GetUserWorkspacePermission(std::string_view workspace,
-                                                         std::stop_token stop = {});
+  // GET /2.0/user/workspaces/{ws}/permission: the caller's membership (owner, create-project or
+  // member), which also tells whether the workspace is administered in admin.atlassian.com.
+  absl::StatusOr<WorkspaceMembership> GetUserWorkspacePermission(std::string_view workspace,
+                                                                 std::stop_token stop = {});
 
   // `workspace` may be a slug or a braced UUID on the 2.0 routes below.
   absl::StatusOr<Workspace> GetWorkspace(std::string_view workspace, std::stop_token stop = {});

@@ -806,9 +806,15 @@ TEST_F(ProcessRpc, GetMetadataListsEveryObjectType) {
   SetDeadline(&context);
   ASSERT_TRUE(stub_->GetMetadata(&context, tfplugin6::GetMetadata_::Request(), &response).ok());
   EXPECT_EQ(CountErrors(response.diagnostics()), 0);
-  ASSERT_EQ(response.resources_size(), 1);
-  EXPECT_EQ(response.resources(0).type_name(), "arnica_protocol_fixture");
-  ASSERT_EQ(response.data_sources_size(), 1);
+  std::set<std::string> resources, data_sources;
+  for (const auto& resource : response.resources()) resources.insert(resource.type_name());
+  for (const auto& data_source : response.data_sources()) {
+    data_sources.insert(data_source.type_name());
+  }
+  EXPECT_EQ(resources, (std::set<std::string>{"arnica_bitbucket_group_membership",
+                                              "arnica_protocol_fixture"}));
+  EXPECT_EQ(data_sources,
+            (std::set<std::string>{"arnica_bitbucket_workspaces", "arnica_protocol_fixture"}));
   ASSERT_EQ(response.functions_size(), 1);
   EXPECT_EQ(response.functions(0).name(), "fixture_upper");
   EXPECT_FALSE(response.server_capabilities().plan_destroy());
