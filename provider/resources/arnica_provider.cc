@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "provider/plugin/log.h"
 #include "provider/resources/bitbucket_group_membership.h"
+#include "provider/resources/bitbucket_group_memberships.h"
 #include "provider/resources/bitbucket_workspaces.h"
 #include "provider/resources/services.h"
 
@@ -165,6 +166,7 @@ class ArnicaProvider final : public tf::Provider {
  public:
   ArnicaProvider() {
     AddResource(NewBitbucketGroupMembership());
+    AddResource(NewBitbucketGroupMemberships());
     AddDataSource(NewBitbucketWorkspaces());
   }
 

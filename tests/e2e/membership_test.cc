@@ -223,5 +223,86 @@ TEST_F(MembershipTest, AManagedWorkspaceWithoutTheAdminBlockNamesTheBlock) {
   EXPECT_FALSE(SvcIsAdministrator("ws-m"));
 }
 
+std::string PluralConfig(const std::string& provider, const std::string& user) {
+  return provider + "resource \"arnica_bitbucket_group_memberships\" \"svc\" {\n  user = \"" +
+         user + "\"\n}\n";
+}
+
+TEST_F(MembershipTest, PluralResourceFollowsWorkspacesAsTheyComeAndGo) {
+  workspace_->WriteConfig(PluralConfig(Provider(), kSvcAccount));
+  ASSERT_EXIT_CODE(workspace_->Tofu({"apply", "-auto-approve"}), 0);
+  for (const char* slug : {"ws-a", "ws-b", "ws-m"}) EXPECT_TRUE(SvcIsAdministrator(slug)) << slug;
+  EXPECT_EXIT_CODE(workspace_->Tofu({"plan", "-detailed-exitcode"}), 0);
+
+  // A removed member is planned back, in that workspace only.
+  ASSERT_TRUE(emulators_
+                  ->Apply({{"op", "remove_group_member"},
+                           {"workspace", "ws-b"},
+                           {"group", "administrators"},
+                           {"user", kSvc}})
+                  .ok());
+  auto readd = workspace_->Tofu({"plan", "-detailed-exitcode"});
+  EXPECT_EXIT_CODE(readd, 2);
+  EXPECT_NE(readd.stdout_text.find("~ member = false -> true"), std::string::npos)
+      << readd.stdout_text;
+  EXPECT_NE(readd.stdout_text.find("0 to add, 1 to change, 0 to destroy"), std::string::npos);
+  ASSERT_EXIT_CODE(workspace_->Tofu({"apply", "-auto-approve"}), 0);
+  EXPECT_TRUE(SvcIsAdministrator("ws-b"));
+
+  // A new workspace is planned as an addition to the map.
+  ASSERT_TRUE(
+      emulators_
+          ->Apply(
+              {{"op", "add_workspace"},
+               {"value", SeedWorkspace("ws-new", "{7d000000-0000-4000-8000-00000000000d}", false)}})
+          .ok());
+  auto added = workspace_->Tofu({"plan", "-detailed-exitcode"});
+  EXPECT_EXIT_CODE(added, 2);
+  EXPECT_NE(added.stdout_text.find("+ \"ws-new\""), std::string::npos) << added.stdout_text;
+  ASSERT_EXIT_CODE(workspace_->Tofu({"apply", "-auto-approve"}), 0);
+  EXPECT_TRUE(SvcIsAdministrator("ws-new"));
+
+  // A deleted workspace leaves the map without an error.
+  ASSERT_TRUE(emulators_->Apply({{"op", "remove_workspace"}, {"workspace", "ws-a"}}).ok());
+  auto deleted = workspace_->Tofu({"plan", "-detailed-exitcode"});
+  EXPECT_NE(deleted.exit_code, 1) << deleted.Output();
+  ASSERT_EXIT_CODE(workspace_->Tofu({"apply", "-auto-approve"}), 0);
+  auto state = ParseHostJson(workspace_->ReadFile("terraform.tfstate"));
+  auto memberships = state["resources"][0]["instances"][0]["attributes"]["memberships"];
+  EXPECT_FALSE(memberships.contains("ws-a")) << memberships.dump();
+  EXPECT_TRUE(memberships.contains("ws-new")) << memberships.dump();
+
+  ASSERT_EXIT_CODE(workspace_->Tofu({"destroy", "-auto-approve"}), 0);
+  for (const char* slug : {"ws-b", "ws-m", "ws-new"}) EXPECT_FALSE(SvcIsAdministrator(slug));
+  EXPECT_EQ(workspace_->EverythingWritten().find(kCanary), std::string::npos);
+}
+
+// The issue's rule: a discovery that fails part-way fails the plan and never plans a removal.
+TEST_F(MembershipTest, ADiscoveryFailingOnPageTwoFailsThePlanAndLeavesStateAlone) {
+  for (int i = 0; i < 120; ++i) {
+    char uuid[64], slug[32];
+    std::snprintf(uuid, sizeof(uuid), "{7e000000-0000-4000-8000-%012d}", i);
+    std::snprintf(slug, sizeof(slug), "bulk-%03d", i);
+    ASSERT_TRUE(
+        emulators_->Apply({{"op", "add_workspace"}, {"value", SeedWorkspace(slug, uuid, false)}})
+            .ok());
+  }
+  workspace_->WriteConfig(PluralConfig(Provider(), kSvc));
+  ASSERT_EXIT_CODE(workspace_->Tofu({"apply", "-auto-approve"}), 0);
+  std::string before = workspace_->ReadFile("terraform.tfstate");
+
+  auto fault = emulators::FaultFromJson(
+      {{"path", "/2.0/user/workspaces"}, {"page", 2}, {"status", 500}, {"times", -1}});
+  emulators_->AddFault(*fault);
+  auto plan = workspace_->Tofu({"plan", "-detailed-exitcode"});
+  EXPECT_EXIT_CODE(plan, 1);
+  EXPECT_NE(plan.Output().find("Cannot Discover Bitbucket Workspaces"), std::string::npos)
+      << plan.Output();
+  auto apply = workspace_->Tofu({"apply", "-auto-approve"});
+  EXPECT_EXIT_CODE(apply, 1);
+  EXPECT_EQ(workspace_->ReadFile("terraform.tfstate"), before);
+  EXPECT_TRUE(SvcIsAdministrator("bulk-119"));
+}
+
 }  // namespace
 }  // namespace arnica::e2e

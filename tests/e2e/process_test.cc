@@ -812,6 +812,7 @@ TEST_F(ProcessRpc, GetMetadataListsEveryObjectType) {
     data_sources.insert(data_source.type_name());
   }
   EXPECT_EQ(resources, (std::set<std::string>{"arnica_bitbucket_group_membership",
+                                              "arnica_bitbucket_group_memberships",
                                               "arnica_protocol_fixture"}));
   EXPECT_EQ(data_sources,
             (std::set<std::string>{"arnica_bitbucket_workspaces", "arnica_protocol_fixture"}));
