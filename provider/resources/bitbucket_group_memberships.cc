@@ -160,15 +160,21 @@ class GroupMemberships final : public tf::Resource {
     if (!memberships.is_known_non_null()) return;
     std::string group = Str(request.state, "group");
     std::string user = Str(request.state, "user_uuid");
+    std::vector<std::pair<std::string, Value>> listed(memberships.Entries().begin(),
+                                                      memberships.Entries().end());
+    std::vector<absl::StatusOr<MemberCache::Members>> found(listed.size());
+    ParallelFor(listed.size(), services.max_concurrency, [&](std::size_t i) {
+      found[i] = services.members.Get(*bitbucket, listed[i].first, group, context.stop);
+    });
     std::map<std::string, Value> entries;
-    for (const auto& [slug, entry] : memberships.Entries()) {
-      auto members = services.members.Get(*bitbucket, slug, group, context.stop);
-      if (!members.ok()) {
+    for (std::size_t i = 0; i < listed.size(); ++i) {
+      const auto& [slug, entry] = listed[i];
+      if (!found[i].ok()) {
         return AddServiceError(response.diagnostics, "Cannot Read Group Members of " + slug,
-                               members.status());
+                               found[i].status());
       }
-      if (!members->has_value()) continue;  // the workspace or its group is gone
-      bool member = std::any_of((*members)->begin(), (*members)->end(),
+      if (!found[i]->has_value()) continue;  // the workspace or its group is gone
+      bool member = std::any_of((*found[i])->begin(), (*found[i])->end(),
                                 [&](const auto& m) { return m.uuid == user; });
       entries[slug] = Entry(Str(entry, "uuid"), member);
     }

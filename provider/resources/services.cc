@@ -1,6 +1,8 @@
 #include "provider/resources/services.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 namespace arnica::resources {
 namespace {
@@ -55,6 +57,18 @@ clients::AtlassianAdminClient* Services::RequireAdmin(tf::Diagnostics& diagnosti
 
 clients::ArnicaClient* Services::RequireArnica(tf::Diagnostics& diagnostics) const {
   return Require(arnica, arnica_missing, diagnostics);
+}
+
+void ParallelFor(std::size_t count, int workers, const std::function<void(std::size_t)>& fn) {
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i = next++; i < count; i = next++) fn(i);
+  };
+  std::vector<std::thread> threads;
+  std::size_t extra = std::min<std::size_t>(count, std::max(1, workers)) - (count > 0 ? 1 : 0);
+  for (std::size_t t = 0; t < extra; ++t) threads.emplace_back(work);
+  work();
+  for (auto& thread : threads) thread.join();
 }
 
 void AddServiceError(tf::Diagnostics& diagnostics, const std::string& summary,

@@ -7,6 +7,7 @@
 // Thread safety: the host calls objects concurrently; every member is safe to share.
 #pragma once
 
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -54,6 +55,7 @@ class MemberCache {
 
 struct Services {
   std::shared_ptr<http::Client> http;
+  int max_concurrency = 4;  // requests in flight per service host, as configured
   std::unique_ptr<clients::BitbucketClient> bitbucket;
   std::unique_ptr<clients::AtlassianAdminClient> admin;
   std::unique_ptr<clients::ArnicaClient> arnica;
@@ -65,6 +67,10 @@ struct Services {
   clients::AtlassianAdminClient* RequireAdmin(tf::Diagnostics& diagnostics) const;
   clients::ArnicaClient* RequireArnica(tf::Diagnostics& diagnostics) const;
 };
+
+// Runs fn(0) .. fn(count - 1) on up to `workers` threads and returns when all are done; for
+// per-workspace reads, whose HTTP requests the client's per-host limit bounds anyway.
+void ParallelFor(std::size_t count, int workers, const std::function<void(std::size_t)>& fn);
 
 // A failed service call as a diagnostic: `summary`, then the status's own message (which says
 // what the service answered and what to do; it never holds a secret).
