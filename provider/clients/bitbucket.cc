@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "provider/clients/fields.h"
 #include "provider/http/bitbucket_errors.h"
@@ -74,6 +75,27 @@ CredentialInfo InfoFrom(const http::Response& response) {
 }
 
 bool Success(const http::Response& response) { return internal::Success(response.status); }
+
+absl::StatusOr<std::vector<WorkspaceMembership>> ParseMemberships(const std::vector<json>& items,
+                                                                  std::string_view what) {
+  std::vector<WorkspaceMembership> members;
+  for (const json& item : items) {
+    absl::StatusOr<WorkspaceMembership> member = ParseMembership(item, what);
+    if (!member.ok()) return member.status();
+    members.push_back(*std::move(member));
+  }
+  return members;
+}
+
+// A string literal of Bitbucket's query language: double quotes, with `"` and `\` escaped.
+std::string QueryString(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + '"';
+}
 
 }  // namespace
 
@@ -285,6 +307,21 @@ absl::StatusOr<std::vector<Email>> BitbucketClient::ListCurrentUserEmails(std::s
   return emails;
 }
 
+absl::StatusOr<std::optional<BitbucketUser>> BitbucketClient::GetUser(std::string_view selected,
+                                                                      std::stop_token stop) {
+  std::string id = CanonicalUuid(selected).value_or(std::string(selected));
+  absl::StatusOr<http::Response> response =
+      Send({.url = Url(absl::StrCat("/2.0/users/", EncodeSegment(id)))}, stop);
+  if (!response.ok()) return response.status();
+  if (response->status == 404) return std::nullopt;
+  if (!Success(*response)) return ErrorFor(*response);
+  absl::StatusOr<json> body = ParseObject(*response, "GET /2.0/users/{user}");
+  if (!body.ok()) return body.status();
+  absl::StatusOr<BitbucketUser> user = ParseUser(*body, "GET /2.0/users/{user}");
+  if (!user.ok()) return user.status();
+  return std::optional<BitbucketUser>(*std::move(user));
+}
+
 absl::StatusOr<std::vector<WorkspaceAccess>> BitbucketClient::ListUserWorkspaces(
     std::optional<bool> administrator, std::stop_token stop) {
   std::string url = Url("/2.0/user/workspaces?pagelen=100");
@@ -365,6 +402,22 @@ absl::StatusOr<std::optional<WorkspaceMembership>> BitbucketClient::GetWorkspace
       ParseMembership(*body, "GET /2.0/workspaces/{ws}/members/{member}");
   if (!membership.ok()) return membership.status();
   return std::optional<WorkspaceMembership>(*std::move(membership));
+}
+
+absl::StatusOr<std::vector<WorkspaceMembership>> BitbucketClient::FindWorkspaceMembersByEmail(
+    std::string_view workspace, const std::vector<std::string>& emails, std::stop_token stop) {
+  if (emails.empty() || emails.size() > kMaxEmailsPerLookup) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "an e-mail lookup takes 1 to ", kMaxEmailsPerLookup, " addresses, not ", emails.size()));
+  }
+  std::vector<std::string> quoted;
+  for (const std::string& email : emails) quoted.push_back(QueryString(email));
+  std::string filter = absl::StrCat("user.email IN (", absl::StrJoin(quoted, ", "), ")");
+  std::string url = Url(absl::StrCat("/2.0/workspaces/", EncodeSegment(workspace),
+                                     "/members?pagelen=100&q=", EncodeSegment(filter)));
+  absl::StatusOr<std::vector<json>> items = SendPaged({.url = url}, stop);
+  if (!items.ok()) return items.status();
+  return ParseMemberships(*items, "GET /2.0/workspaces/{ws}/members?q=user.email");
 }
 
 absl::StatusOr<std::vector<WorkspaceMembership>> BitbucketClient::ListWorkspacePermissions(

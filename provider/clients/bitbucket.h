@@ -126,6 +126,10 @@ class BitbucketClient {
   // credential. An access token gets PermissionDenied (Bitbucket refuses them here).
   absl::StatusOr<CurrentUser> GetCurrentUser(std::stop_token stop = {});
   absl::StatusOr<std::vector<Email>> ListCurrentUserEmails(std::stop_token stop = {});
+  // GET /2.0/users/{selected_user}: any user's public profile (no `username`). `selected` is a
+  // UUID in any spelling (sent braced) or an Atlassian account id; nullopt on Bitbucket's 404.
+  absl::StatusOr<std::optional<BitbucketUser>> GetUser(std::string_view selected,
+                                                       std::stop_token stop = {});
 
   // GET /2.0/user/workspaces, every page; `administrator` filters when set.
   absl::StatusOr<std::vector<WorkspaceAccess>> ListUserWorkspaces(std::optional<bool> administrator,
@@ -143,6 +147,15 @@ class BitbucketClient {
   absl::StatusOr<std::optional<WorkspaceMembership>> GetWorkspaceMember(std::string_view workspace,
                                                                         std::string_view member,
                                                                         std::stop_token stop = {});
+  // GET /2.0/workspaces/{ws}/members?q=user.email IN (...), every page: the members with any of
+  // `emails` (Bitbucket compares them without regard to case). Bitbucket answers this filter
+  // only for the workspace's administrators and its workspace access token, and refuses anyone
+  // else with 400 (InvalidArgument). At most kMaxEmailsPerLookup e-mails, at least one;
+  // InvalidArgument otherwise, without a request.
+  static constexpr std::size_t kMaxEmailsPerLookup = 90;
+  absl::StatusOr<std::vector<WorkspaceMembership>> FindWorkspaceMembersByEmail(
+      std::string_view workspace, const std::vector<std::string>& emails,
+      std::stop_token stop = {});
   // `permission` filters (q=permission="owner") when not empty.
   absl::StatusOr<std::vector<WorkspaceMembership>> ListWorkspacePermissions(
       std::string_view workspace, std::string_view permission = {}, std::stop_token stop = {});

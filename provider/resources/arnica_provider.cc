@@ -8,6 +8,7 @@
 #include "provider/plugin/log.h"
 #include "provider/resources/bitbucket_group_membership.h"
 #include "provider/resources/bitbucket_group_memberships.h"
+#include "provider/resources/bitbucket_user.h"
 #include "provider/resources/bitbucket_workspaces.h"
 #include "provider/resources/services.h"
 
@@ -168,6 +169,7 @@ class ArnicaProvider final : public tf::Provider {
     AddResource(NewBitbucketGroupMembership());
     AddResource(NewBitbucketGroupMemberships());
     AddDataSource(NewBitbucketWorkspaces());
+    AddDataSource(NewBitbucketUser());
   }
 
   tf::Schema GetSchema() const override {
@@ -211,7 +213,9 @@ class ArnicaProvider final : public tf::Provider {
   void Configure(const tf::ConfigureRequest& request, tf::ConfigureResponse& response) override {
     const Value& config = request.config;
     auto services = std::make_shared<Services>();
-    services->http = std::make_shared<http::Client>(HttpOptions(config));
+    http::ClientOptions options = HttpOptions(config);
+    services->max_concurrency = options.max_concurrency_per_host;
+    services->http = std::make_shared<http::Client>(std::move(options));
     ConfigureBitbucket(config, *services);
     ConfigureAdmin(config, *services);
     ConfigureArnica(config, *services);

@@ -815,7 +815,8 @@ TEST_F(ProcessRpc, GetMetadataListsEveryObjectType) {
                                               "arnica_bitbucket_group_memberships",
                                               "arnica_protocol_fixture"}));
   EXPECT_EQ(data_sources,
-            (std::set<std::string>{"arnica_bitbucket_workspaces", "arnica_protocol_fixture"}));
+            (std::set<std::string>{"arnica_bitbucket_user", "arnica_bitbucket_workspaces",
+                                   "arnica_protocol_fixture"}));
   ASSERT_EQ(response.functions_size(), 1);
   EXPECT_EQ(response.functions(0).name(), "fixture_upper");
   EXPECT_FALSE(response.server_capabilities().plan_destroy());

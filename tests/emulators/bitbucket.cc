@@ -567,6 +567,25 @@ void ListUserWorkspaces(Call& call) {
   AnswerPage(call, values);
 }
 
+// --- 2.0: other users --------------------------------------------------------------------------
+
+const Access kProfileRead{.classic = {"account"}, .granular = {"read:user:bitbucket"}};
+
+// Any user's public profile, named by a braced UUID (any case) or an account id: the caller's
+// own object without `username`. Access tokens may read it (it is not about the caller); a bare
+// UUID is 404, as on the members route.
+void GetUser(Call& call) {
+  std::optional<Caller> caller = Admit(call, kProfileRead);
+  if (!caller) return;
+  const std::string& id = call.captures[0];
+  bool well_formed = id.front() == '{' ? LooksLikeUuid(id) : !LooksLikeUuid(id);
+  const User* user = well_formed ? call.world.FindUser(id) : nullptr;
+  if (user == nullptr) return Error(call, 404, "No user " + id);
+  json profile = CurrentUser(call.base_url, *user);
+  profile.erase("username");
+  call.Json(200, profile);
+}
+
 // --- 2.0: workspaces ---------------------------------------------------------------------------
 
 // 2.0 paths name a workspace by its slug or its braced UUID (any case).
@@ -640,15 +659,85 @@ std::vector<json> Memberships(Call& call, const Workspace& workspace, Keep keep)
   return values;
 }
 
-// The real API filters members by e-mail (admins only); the emulator offers no filter here.
+// Defined with the 1.0 groups below: owners, and a workspace access token of its workspace.
+bool IsAdministrator(const Workspace& workspace, const Caller& caller);
+
+// Consumes one string literal of the query language ("...", with \" and \\ escaped).
+bool ConsumeQuoted(absl::string_view& text, std::string& out) {
+  if (!absl::ConsumePrefix(&text, "\"")) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '"') {
+      text.remove_prefix(i + 1);
+      return true;
+    }
+    if (text[i] == '\\' && ++i == text.size()) return false;
+    out += text[i];
+  }
+  return false;
+}
+
+// The addresses of `user.email IN ("a@example.com", ...)`; nullopt for any other query. Parsed
+// by hand: a regex over a few thousand characters would recurse once per character.
+std::optional<std::vector<std::string>> EmailFilter(absl::string_view q) {
+  q = absl::StripAsciiWhitespace(q);
+  if (!absl::ConsumePrefix(&q, "user.email")) return std::nullopt;
+  absl::string_view rest = absl::StripLeadingAsciiWhitespace(q);
+  if (rest.size() == q.size() || !absl::ConsumePrefix(&rest, "IN")) return std::nullopt;
+  rest = absl::StripLeadingAsciiWhitespace(rest);
+  if (!absl::ConsumePrefix(&rest, "(")) return std::nullopt;
+  std::vector<std::string> emails;
+  do {
+    rest = absl::StripLeadingAsciiWhitespace(rest);
+    if (!ConsumeQuoted(rest, emails.emplace_back())) return std::nullopt;
+    rest = absl::StripLeadingAsciiWhitespace(rest);
+  } while (absl::ConsumePrefix(&rest, ","));
+  if (!absl::ConsumePrefix(&rest, ")") || !rest.empty()) return std::nullopt;
+  return emails;
+}
+
+bool HasAnyEmail(const User& user, const std::vector<std::string>& emails) {
+  for (const auto& own : user.emails) {
+    for (const auto& wanted : emails) {
+      if (absl::EqualsIgnoreCase(own.email, wanted)) return true;
+    }
+  }
+  return false;
+}
+
+// The one filter the real API offers on members: `user.email IN (...)`, at most this many
+// addresses, for the workspace's administrators and its workspace access token only. Every
+// refusal is 400 (the wording is ours); an address matches any of a user's e-mails, any case.
+constexpr std::size_t kMaxFilteredEmails = 90;
+
+void ListMembersByEmail(Call& call, const Workspace& workspace, const Caller& caller,
+                        const std::string& q) {
+  std::optional<std::vector<std::string>> emails = EmailFilter(q);
+  if (!emails) return Error(call, 400, "Invalid query: members filter only by user.email IN (...)");
+  if (!IsAdministrator(workspace, caller)) {
+    return Error(call, 400,
+                 "Filtering members by e-mail is available to workspace administrators only");
+  }
+  if (emails->size() > kMaxFilteredEmails) {
+    return Error(call, 400, absl::StrCat("At most ", kMaxFilteredEmails, " e-mail addresses"));
+  }
+  std::vector<json> values;
+  for (const auto& uuid : MemberUuids(workspace)) {
+    const User* user = call.world.FindUser(uuid);
+    if (user != nullptr && HasAnyEmail(*user, *emails)) {
+      values.push_back(
+          Membership(call.base_url, workspace, *user, PermissionOf(workspace, user->uuid)));
+    }
+  }
+  AnswerPage(call, values);
+}
+
 void ListMembers(Call& call) {
   std::optional<Caller> caller = Admit(call, kMemberRead);
   if (!caller) return;
   Workspace* workspace = VisibleWorkspace(call, *caller, call.captures[0]);
   if (workspace == nullptr) return;
-  if (call.Query("q")) {
-    Error(call, 400, "Filtering workspace members is not supported for this caller");
-    return;
+  if (std::optional<std::string> q = call.Query("q")) {
+    return ListMembersByEmail(call, *workspace, *caller, *q);
   }
   AnswerPage(call, Memberships(call, *workspace, [](const std::string&) { return true; }));
 }
@@ -971,6 +1060,7 @@ void AddBitbucketRoutes(Router& router) {
   router.Add("GET", "/2\\.0/user/workspaces", ListUserWorkspaces);
   router.Add("GET", "/2\\.0/user/workspaces/([^/]+)/permission", GetUserPermission);
   router.Add("GET", "/2\\.0/user/permissions/workspaces", Gone);
+  router.Add("GET", "/2\\.0/users/([^/]+)", GetUser);
   router.Add("GET", "/2\\.0/workspaces", Gone);
   router.Add("GET", "/2\\.0/workspaces/([^/]+)", GetWorkspace);
   router.Add("GET", "/2\\.0/workspaces/([^/]+)/members", ListMembers);

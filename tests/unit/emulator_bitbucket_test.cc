@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "tests/emulators/emulator.h"
@@ -564,6 +565,118 @@ TEST_F(EmulatorBitbucketTest, PermissionsFilterOnlyByPermission) {
   EXPECT_EQ(
       Get("/2.0/workspaces/acme/permissions?q=user.nickname%3D%22bob%22", AliceToken()).status,
       400);
+}
+
+// The members route with `q` set to `filter`, percent-encoded as a client would.
+std::string MembersWhere(const std::string& workspace, const std::string& filter) {
+  std::string q;
+  for (unsigned char c : filter) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      q += static_cast<char>(c);
+    } else {
+      absl::StrAppend(&q, "%", absl::Hex(c, absl::kZeroPad2));
+    }
+  }
+  return absl::StrCat("/2.0/workspaces/", workspace, "/members?q=", q);
+}
+
+// `count` quoted addresses for an IN list, the first of them bob's.
+std::string EmailList(int count) {
+  std::string list = "\"bob@example.test\"";
+  for (int i = 1; i < count; ++i) absl::StrAppend(&list, ", \"x", i, "@example.test\"");
+  return list;
+}
+
+constexpr char kNotAdministrator[] =
+    "Filtering members by e-mail is available to workspace administrators only";
+
+TEST_F(EmulatorBitbucketTest, MembersFilterByEmailInAnyCaseForAdministrators) {
+  const std::string filter = MembersWhere(
+      "acme",
+      R"(user.email IN ("BOB@Example.TEST", "alice.work@example.org", "dave@example.test"))");
+  Reply reply = Get(filter, AliceToken());
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  json body = reply.Json();
+  ASSERT_EQ(body["size"], 2);  // dave is not a member of acme
+  EXPECT_EQ(body["values"][0]["type"], "workspace_membership");
+  EXPECT_EQ(body["values"][0]["user"]["uuid"], kAlice);  // by her second address
+  EXPECT_EQ(body["values"][1]["user"]["uuid"], kBob);
+  EXPECT_EQ(body["values"][1]["permission"], "member");
+
+  EXPECT_EQ(Get(filter, Wat()).Json()["size"], 2);  // the workspace's own access token
+  int pages = 0;
+  EXPECT_EQ(AllPages(filter + "&pagelen=1", AliceToken(), pages).size(), 2u);
+  EXPECT_EQ(pages, 2);  // `next` keeps the filter
+  // bob administers beta through its Administrators group.
+  Reply beta = Get(MembersWhere("beta", R"(user.email IN ("alice@example.test"))"), BobToken());
+  ASSERT_EQ(beta.status, 200) << beta.body;
+  EXPECT_EQ(beta.Json()["values"][0]["user"]["uuid"], kAlice);
+}
+
+TEST_F(EmulatorBitbucketTest, MembersEmailFilterIsRefusedToOtherCallers) {
+  const std::string filter = MembersWhere("acme", R"(user.email IN ("carol@example.test"))");
+  ExpectError(Get(filter, BobToken()), 400, kNotAdministrator);
+  ExpectError(Get(filter, Bearer(Secret("acme-rat"))), 400, kNotAdministrator);
+  EXPECT_EQ(Get("/2.0/workspaces/acme/members", BobToken()).status, 200);  // unfiltered is fine
+}
+
+TEST_F(EmulatorBitbucketTest, MembersTakeNoOtherQueryAndAtMostNinetyEmails) {
+  const char* invalid = "Invalid query: members filter only by user.email IN (...)";
+  for (const char* q : {R"(user.nickname = "bob")", "user.email IN ()", R"(user.email IN ("a)",
+                        R"(user.email IN ("a@b.c") x)", R"(user.emailIN ("a@b.c"))",
+                        R"(user.email IN ("a@b.c",))", R"(user.email = "a@b.c")"}) {
+    ExpectError(Get(MembersWhere("acme", q), AliceToken()), 400, invalid);
+  }
+  Reply escaped =
+      Get(MembersWhere("acme", R"( user.email  IN("b\"o\\b@example.test") )"), AliceToken());
+  ASSERT_EQ(escaped.status, 200) << escaped.body;
+  EXPECT_EQ(escaped.Json()["size"], 0);
+
+  Reply ninety = Get(MembersWhere("acme", "user.email IN (" + EmailList(90) + ")"), AliceToken());
+  ASSERT_EQ(ninety.status, 200) << ninety.body;
+  EXPECT_EQ(ninety.Json()["size"], 1);
+  ExpectError(Get(MembersWhere("acme", "user.email IN (" + EmailList(91) + ")"), AliceToken()), 400,
+              "At most 90 e-mail addresses");
+}
+
+// --- Other users' profiles ---------------------------------------------------------------------
+
+TEST_F(EmulatorBitbucketTest, UserProfileIsFoundByBracedUuidInAnyCaseOrAccountId) {
+  Reply upper = Get("/2.0/users/%7BDDDDDDDD-0000-4000-8000-000000000004%7D", AliceToken());
+  ASSERT_EQ(upper.status, 200) << upper.body;
+  json dave = upper.Json();
+  EXPECT_EQ(dave["type"], "user");
+  EXPECT_EQ(dave["uuid"], kDave);  // shares no workspace with alice: the profile is public
+  EXPECT_EQ(dave["account_id"], "557058:dave");
+  EXPECT_EQ(dave["nickname"], "dave");
+  EXPECT_EQ(dave["display_name"], "User dave");
+  EXPECT_EQ(dave["account_status"], "active");
+  EXPECT_FALSE(dave.contains("username"));
+  EXPECT_EQ(upper.Header("x-accepted-oauth-scopes"), "read:user:bitbucket");
+  EXPECT_EQ(Get("/2.0/users/557058:dave", AliceToken()).Json(), dave);
+
+  ExpectError(Get("/2.0/users/dddddddd-0000-4000-8000-000000000004", AliceToken()), 404,
+              "No user dddddddd-0000-4000-8000-000000000004");
+  EXPECT_EQ(Get("/2.0/users/557058:nobody", AliceToken()).status, 404);
+  EXPECT_EQ(Get("/2.0/users/%7B99999999-0000-4000-8000-000000000009%7D", AliceToken()).status, 404);
+}
+
+TEST_F(EmulatorBitbucketTest, UserProfileTakesAccessTokensAndNeedsTheUserScope) {
+  const std::string bob = absl::StrCat("/2.0/users/", kBob);
+  EXPECT_EQ(Get(bob, Bearer(Secret("acme-rat"))).status, 200);
+  EXPECT_EQ(Get(bob, Wat()).status, 200);  // account:write includes account
+  EXPECT_EQ(Get(bob, Basic("alice@example.test", Secret("alice-narrow"))).status, 200);
+
+  Apply({{"op", "set_scopes"}, {"credential", "acme-rat"}, {"scopes", {"repository"}}});
+  Reply classic = Get(bob, Bearer(Secret("acme-rat")));
+  EXPECT_EQ(classic.status, 403) << classic.body;
+  EXPECT_EQ(classic.Json()["error"]["detail"]["required"], json({"account"}));
+  Apply({{"op", "set_scopes"},
+         {"credential", "alice-token"},
+         {"scopes", {"read:workspace:bitbucket"}}});
+  Reply granular = Get(bob, AliceToken());
+  EXPECT_EQ(granular.status, 403) << granular.body;
+  EXPECT_EQ(granular.Json()["error"]["detail"]["required"], json({"read:user:bitbucket"}));
 }
 
 // --- Pagination --------------------------------------------------------------------------------

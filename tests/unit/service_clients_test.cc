@@ -391,6 +391,75 @@ TEST_F(ServiceClientsTest, GroupMembershipRoundTripThroughTheOneZeroApi) {
   EXPECT_FALSE(gone->has_value());
 }
 
+TEST_F(ServiceClientsTest, UserIsReadByAnySpellingOfItsUuidOrByItsAccountId) {
+  BitbucketClient client = Bitbucket(ServiceToken());
+  auto bare = client.GetUser("5D2A0C4E-3333-4A4A-8A8A-000000000003");
+  ASSERT_TRUE(bare.ok()) << bare.status();
+  ASSERT_TRUE(bare->has_value());
+  EXPECT_EQ((*bare)->uuid, kOtherUser);
+  EXPECT_EQ((*bare)->account_id, "557058:someone");
+  EXPECT_EQ((*bare)->nickname, "someone");
+  EXPECT_TRUE((*bare)->username.empty());  // only the caller's own object has it
+
+  auto by_account = client.GetUser("557058:someone");
+  ASSERT_TRUE(by_account.ok()) << by_account.status();
+  ASSERT_TRUE(by_account->has_value());
+  EXPECT_EQ((*by_account)->uuid, kOtherUser);
+  EXPECT_EQ(Calls(Service::kBitbucket, "GET", "/2.0/users/*"), 2);
+}
+
+TEST_F(ServiceClientsTest, UnknownUserIsNulloptAndOtherFailuresAreErrors) {
+  BitbucketClient client = Bitbucket(ServiceToken());
+  auto unknown = client.GetUser("{5d2a0c4e-9999-4a4a-8a8a-000000000009}");
+  ASSERT_TRUE(unknown.ok()) << unknown.status();
+  EXPECT_FALSE(unknown->has_value());
+  auto no_account = client.GetUser("557058:nobody");
+  ASSERT_TRUE(no_account.ok()) << no_account.status();
+  EXPECT_FALSE(no_account->has_value());
+
+  ASSERT_TRUE(emulators_
+                  ->Apply({{"op", "set_scopes"},
+                           {"credential", "svc-token"},
+                           {"scopes", {"read:workspace:bitbucket"}}})
+                  .ok());
+  auto refused = client.GetUser(kOtherUser);
+  EXPECT_TRUE(absl::IsPermissionDenied(refused.status())) << refused.status();
+}
+
+TEST_F(ServiceClientsTest, UserIsFoundByEmailForAWorkspaceAdministrator) {
+  BitbucketClient client = Bitbucket(Consumer());  // the consumer's user owns every workspace
+  auto found = client.FindWorkspaceMembersByEmail(
+      "ws-001", {"ARNICA-SVC@Example.test", "nobody@example.test"});
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].user.uuid, kServiceUser);
+  EXPECT_EQ((*found)[0].user.account_id, "557058:arnica-svc");
+  EXPECT_EQ((*found)[0].permission, "member");
+
+  // Quotes and backslashes travel escaped inside the query's string literal.
+  auto odd = client.FindWorkspaceMembersByEmail("ws-001", {R"(o"d\d@example.test)"});
+  ASSERT_TRUE(odd.ok()) << odd.status();
+  EXPECT_TRUE(odd->empty());
+
+  // Bounds are checked before anything is sent.
+  int before = Calls(Service::kBitbucket, "GET", "/2.0/workspaces/ws-001/members");
+  EXPECT_TRUE(absl::IsInvalidArgument(client.FindWorkspaceMembersByEmail("ws-001", {}).status()));
+  std::vector<std::string> too_many(BitbucketClient::kMaxEmailsPerLookup + 1, "a@example.test");
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(client.FindWorkspaceMembersByEmail("ws-001", too_many).status()));
+  EXPECT_EQ(Calls(Service::kBitbucket, "GET", "/2.0/workspaces/ws-001/members"), before);
+}
+
+TEST_F(ServiceClientsTest, UserLookupByEmailIsRefusedToAPlainMember) {
+  auto refused =
+      Bitbucket(ServiceToken()).FindWorkspaceMembersByEmail("ws-001", {"someone@example.test"});
+  ASSERT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
+  auto error = http::ServiceErrorOf(refused.status());
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->status, 400);
+  EXPECT_NE(error->message.find("administrators"), std::string::npos) << error->message;
+}
+
 TEST_F(ServiceClientsTest, AdminApiMembershipShowsInBitbucketsGroupListing) {
   AtlassianAdminClient admin = Admin();
   auto groups = admin.ListGroups("dir-1", "Administrators");
