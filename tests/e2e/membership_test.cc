@@ -223,6 +223,52 @@ TEST_F(MembershipTest, AManagedWorkspaceWithoutTheAdminBlockNamesTheBlock) {
   EXPECT_FALSE(SvcIsAdministrator("ws-m"));
 }
 
+TEST_F(MembershipTest, ImportBlockByIdentityAdoptsAnExistingMembership) {
+  ASSERT_TRUE(emulators_
+                  ->Apply({{"op", "add_group_member"},
+                           {"workspace", "ws-b"},
+                           {"group", "administrators"},
+                           {"user", kSvc}})
+                  .ok());
+  workspace_->WriteConfig(Provider() +
+                          "import {\n  to = arnica_bitbucket_group_membership.b\n"
+                          "  identity = { workspace = \"ws-b\", group = \"administrators\", "
+                          "user = \"" +
+                          std::string(kSvc) +
+                          "\" }\n}\n"
+                          "resource \"arnica_bitbucket_group_membership\" \"b\" {\n"
+                          "  workspace = \"ws-b\"\n  user = \"" +
+                          std::string(kSvcAccount) + "\"\n}\n");
+  auto applied = workspace_->Tofu({"apply", "-auto-approve"});
+  ASSERT_EXIT_CODE(applied, 0);
+  EXPECT_NE(applied.stdout_text.find("1 imported, 0 added, 0 changed"), std::string::npos)
+      << applied.Output();
+  EXPECT_EXIT_CODE(workspace_->Tofu({"plan", "-detailed-exitcode"}), 0);
+  EXPECT_EQ(emulators_->Count(Service::kBitbucket, "PUT", ""), 0);  // adopted, not re-added
+}
+
+// A credential known only after apply is never replaced by a default or the environment: the
+// plan says which value it needs.
+TEST_F(MembershipTest, ProviderValuesUnknownAtPlanAreNamedNotGuessed) {
+  std::string bitbucket = emulators_->url(Service::kBitbucket);
+  workspace_->WriteConfig(
+      "resource \"terraform_data\" \"late\" {\n  input = \"consumer-key\"\n}\n"
+      "provider \"arnica\" {\n  bitbucket {\n    base_url = \"" +
+      bitbucket +
+      "\"\n    oauth_client_id = terraform_data.late.output\n    oauth_client_secret = \"" +
+      Secret("consumer-secret") + "\"\n    oauth_token_url = \"" + bitbucket +
+      "/site/oauth2/access_token\"\n  }\n}\n" +
+      "resource \"arnica_bitbucket_group_memberships\" "
+      "\"svc\" {\n  user = \"" +
+      std::string(kSvc) + "\"\n}\n");
+  auto plan = workspace_->Tofu({"plan"}, {{"BITBUCKET_OAUTH_CLIENT_ID", "consumer-key"}});
+  EXPECT_EXIT_CODE(plan, 1);
+  EXPECT_NE(plan.Output().find("Provider Configuration Not Known Yet"), std::string::npos)
+      << plan.Output();
+  EXPECT_NE(plan.Output().find("bitbucket.oauth_client_id"), std::string::npos);
+  EXPECT_EQ(emulators_->Count(Service::kBitbucket, "", ""), 0);
+}
+
 std::string PluralConfig(const std::string& provider, const std::string& user) {
   return provider + "resource \"arnica_bitbucket_group_memberships\" \"svc\" {\n  user = \"" +
          user + "\"\n}\n";
