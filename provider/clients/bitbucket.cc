@@ -378,14 +378,7 @@ absl::StatusOr<std::vector<WorkspaceMembership>> BitbucketClient::ListWorkspaceM
       Url(absl::StrCat("/2.0/workspaces/", EncodeSegment(workspace), "/members?pagelen=100"));
   absl::StatusOr<std::vector<json>> items = SendPaged({.url = url}, stop);
   if (!items.ok()) return items.status();
-  std::vector<WorkspaceMembership> members;
-  for (const json& item : *items) {
-    absl::StatusOr<WorkspaceMembership> member =
-        ParseMembership(item, "GET /2.0/workspaces/{ws}/members");
-    if (!member.ok()) return member.status();
-    members.push_back(*std::move(member));
-  }
-  return members;
+  return ParseMemberships(*items, "GET /2.0/workspaces/{ws}/members");
 }
 
 absl::StatusOr<std::optional<WorkspaceMembership>> BitbucketClient::GetWorkspaceMember(
@@ -430,14 +423,7 @@ absl::StatusOr<std::vector<WorkspaceMembership>> BitbucketClient::ListWorkspaceP
   }
   absl::StatusOr<std::vector<json>> items = SendPaged({.url = url}, stop);
   if (!items.ok()) return items.status();
-  std::vector<WorkspaceMembership> members;
-  for (const json& item : *items) {
-    absl::StatusOr<WorkspaceMembership> member =
-        ParseMembership(item, "GET /2.0/workspaces/{ws}/permissions");
-    if (!member.ok()) return member.status();
-    members.push_back(*std::move(member));
-  }
-  return members;
+  return ParseMemberships(*items, "GET /2.0/workspaces/{ws}/permissions");
 }
 
 absl::StatusOr<std::vector<Group>> BitbucketClient::ListGroups(std::string_view workspace,
