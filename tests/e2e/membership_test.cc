@@ -18,9 +18,6 @@ using emulators::Emulators;
 using emulators::Service;
 using nlohmann::json;
 
-#define ASSERT_EXIT_CODE(result, code) ASSERT_EQ((result).exit_code, code) << (result).Output()
-#define EXPECT_EXIT_CODE(result, code) EXPECT_EQ((result).exit_code, code) << (result).Output()
-
 constexpr char kCanary[] = "CANARY-e2e-94d1";
 constexpr char kSvc[] = "{5e1c0a00-0000-4000-8000-00000000a001}";
 constexpr char kSvcAccount[] = "557058:svc";

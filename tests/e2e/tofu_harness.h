@@ -12,6 +12,10 @@
 
 #include "nlohmann/json.hpp"
 
+// Exit-code checks for a CommandResult that print the command's whole output when they fail.
+#define ASSERT_EXIT_CODE(result, code) ASSERT_EQ((result).exit_code, code) << (result).Output()
+#define EXPECT_EXIT_CODE(result, code) EXPECT_EQ((result).exit_code, code) << (result).Output()
+
 namespace arnica::e2e {
 
 struct CommandResult {

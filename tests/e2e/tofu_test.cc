@@ -21,9 +21,6 @@ constexpr char kProviderSecret[] = "canary-provider-7f3a9c2e";
 constexpr char kWriteOnlySecret[] = "canary-writeonly-51b2e8d4";
 constexpr char kSensitiveNote[] = "canary-sensitive-c04d1799";
 
-#define EXPECT_EXIT_CODE(result, code) EXPECT_EQ((result).exit_code, code) << (result).Output()
-#define ASSERT_EXIT_CODE(result, code) ASSERT_EQ((result).exit_code, code) << (result).Output()
-
 std::string ProviderBlock() {
   return std::string("provider \"arnica\" {\n  fixture_token = \"") + kProviderSecret + "\"\n}\n\n";
 }

@@ -23,9 +23,6 @@ using emulators::Emulators;
 using emulators::Service;
 using nlohmann::json;
 
-#define ASSERT_EXIT_CODE(result, code) ASSERT_EQ((result).exit_code, code) << (result).Output()
-#define EXPECT_EXIT_CODE(result, code) EXPECT_EQ((result).exit_code, code) << (result).Output()
-
 constexpr char kCanary[] = "CANARY-e2e-u7c2";
 constexpr char kOwner[] = "{5e1c0a00-0000-4000-8000-00000000b001}";
 constexpr char kSvc[] = "{5e1c0a00-0000-4000-8000-00000000b002}";
