@@ -226,19 +226,35 @@ absl::StatusOr<http::Response> BitbucketClient::Send(http::Request request, std:
   return response;
 }
 
-absl::StatusOr<std::vector<json>> BitbucketClient::SendPaged(http::Request first,
-                                                             std::stop_token stop) {
+absl::StatusOr<std::vector<json>> BitbucketClient::WithAuthorization(
+    std::stop_token stop,
+    const std::function<absl::StatusOr<std::vector<json>>(http::HeaderList)>& fetch) {
   bool refreshable = std::holds_alternative<OAuthConsumer>(options_.credential);
   absl::StatusOr<std::vector<json>> items;
   for (bool refresh : {false, true}) {
     absl::StatusOr<http::HeaderList> authorization = Authorization(stop, refresh);
     if (!authorization.ok()) return authorization.status();
-    first.secret_headers = *std::move(authorization);
-    items = http::FetchAllPages(*http_, first, stop);
+    items = fetch(*std::move(authorization));
     if (items.ok() || !absl::IsUnauthenticated(items.status()) || !refreshable) break;
   }
   if (!items.ok()) return Explained(items.status());
   return items;
+}
+
+absl::StatusOr<std::vector<json>> BitbucketClient::SendPaged(http::Request first,
+                                                             std::stop_token stop) {
+  return WithAuthorization(stop, [&](http::HeaderList authorization) {
+    first.secret_headers = std::move(authorization);
+    return http::FetchAllPages(*http_, first, stop);
+  });
+}
+
+absl::StatusOr<std::vector<json>> BitbucketClient::SendBareArray(http::Request request,
+                                                                 std::stop_token stop) {
+  return WithAuthorization(stop, [&](http::HeaderList authorization) {
+    request.secret_headers = std::move(authorization);
+    return http::FetchBareArray(*http_, request, stop);
+  });
 }
 
 absl::Status BitbucketClient::ErrorFor(const http::Response& response) const {
@@ -428,14 +444,11 @@ absl::StatusOr<std::vector<WorkspaceMembership>> BitbucketClient::ListWorkspaceP
 
 absl::StatusOr<std::vector<Group>> BitbucketClient::ListGroups(std::string_view workspace,
                                                                std::stop_token stop) {
-  absl::StatusOr<http::Response> response =
-      Send({.url = Url(absl::StrCat("/1.0/groups/", EncodeSegment(workspace)))}, stop);
-  if (!response.ok()) return response.status();
-  if (!Success(*response)) return ErrorFor(*response);
-  json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-  if (!body.is_array()) return Malformed("GET /1.0/groups/{ws}");
+  absl::StatusOr<std::vector<json>> items =
+      SendBareArray({.url = Url(absl::StrCat("/1.0/groups/", EncodeSegment(workspace)))}, stop);
+  if (!items.ok()) return items.status();
   std::vector<Group> groups;
-  for (const json& item : body) {
+  for (const json& item : *items) {
     if (!item.is_object() || StringField(item, "slug").empty()) {
       return Malformed("GET /1.0/groups/{ws}");
     }
@@ -449,14 +462,11 @@ absl::StatusOr<std::optional<std::vector<BitbucketUser>>> BitbucketClient::ListG
     std::string_view workspace, std::string_view group, std::stop_token stop) {
   std::string path =
       absl::StrCat("/1.0/groups/", EncodeSegment(workspace), "/", EncodeSegment(group), "/members");
-  absl::StatusOr<http::Response> response = Send({.url = Url(path)}, stop);
-  if (!response.ok()) return response.status();
-  if (response->status == 404) return std::nullopt;
-  if (!Success(*response)) return ErrorFor(*response);
-  json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-  if (!body.is_array()) return Malformed("GET /1.0/groups/{ws}/{group}/members");
+  absl::StatusOr<std::vector<json>> items = SendBareArray({.url = Url(path)}, stop);
+  if (absl::IsNotFound(items.status())) return std::nullopt;
+  if (!items.ok()) return items.status();
   std::vector<BitbucketUser> members;
-  for (const json& item : body) {
+  for (const json& item : *items) {
     absl::StatusOr<BitbucketUser> user = ParseUser(item, "GET /1.0/groups/{ws}/{group}/members");
     if (!user.ok()) return user.status();
     members.push_back(*std::move(user));

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -181,6 +182,14 @@ class BitbucketClient {
   absl::StatusOr<http::Response> Send(http::Request request, std::stop_token stop);
   // Every page of a 2.0 list, with the same 401 handling as Send.
   absl::StatusOr<std::vector<nlohmann::json>> SendPaged(http::Request first, std::stop_token stop);
+  // A 1.0 bare-array listing, with the same 401 handling as Send.
+  absl::StatusOr<std::vector<nlohmann::json>> SendBareArray(http::Request request,
+                                                            std::stop_token stop);
+  // Runs `fetch` with the credential's Authorization, and for an OAuth consumer once more with
+  // a fresh bearer when the first try is refused; a failure is Explained().
+  absl::StatusOr<std::vector<nlohmann::json>> WithAuthorization(
+      std::stop_token stop,
+      const std::function<absl::StatusOr<std::vector<nlohmann::json>>(http::HeaderList)>& fetch);
   absl::StatusOr<http::HeaderList> Authorization(std::stop_token stop, bool refresh);
   absl::Status ErrorFor(const http::Response& response) const;
   absl::Status Explained(absl::Status status) const;

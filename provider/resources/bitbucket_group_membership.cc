@@ -153,12 +153,9 @@ class GroupMembership final : public tf::Resource {
     if (!members.ok()) {
       return AddServiceError(response.diagnostics, "Cannot Read Group Members", members.status());
     }
-    bool present = members->has_value() &&
-                   std::any_of((*members)->begin(), (*members)->end(),
-                               [&](const auto& member) { return member.uuid == user; });
     // Gone (the group, the workspace or the membership): out of state, so the next plan adds
     // it again.
-    if (!present) response.new_state = Value::Null(request.state.type());
+    if (!HasMember(*members, user)) response.new_state = Value::Null(request.state.type());
   }
 
   void Update(const tf::Context&, const tf::ApplyRequest& request,

@@ -174,9 +174,7 @@ class GroupMemberships final : public tf::Resource {
                                found[i].status());
       }
       if (!found[i]->has_value()) continue;  // the workspace or its group is gone
-      bool member = std::any_of((*found[i])->begin(), (*found[i])->end(),
-                                [&](const auto& m) { return m.uuid == user; });
-      entries[slug] = Entry(Str(entry, "uuid"), member);
+      entries[slug] = Entry(Str(entry, "uuid"), HasMember(*found[i], user));
     }
     response.new_state =
         request.state.WithAttr("memberships", Value::Map(EntryType(), std::move(entries)));

@@ -126,9 +126,7 @@ bool JoinGroup(Services& services, clients::BitbucketClient& bitbucket, Membersh
                          AttributePath::Root("group"));
     return false;
   }
-  for (const auto& member : **members) {
-    if (member.uuid == m.user_uuid) return true;
-  }
+  if (HasMember(*members, m.user_uuid)) return true;
   absl::Status added =
       bitbucket.AddGroupMember(m.workspace_slug, m.group, m.user_uuid, stop).status();
   if (IsMethodNotAllowed(added)) {
@@ -142,6 +140,11 @@ bool JoinGroup(Services& services, clients::BitbucketClient& bitbucket, Membersh
     return false;
   }
   return true;
+}
+
+bool HasMember(const MemberCache::Members& members, const std::string& user_uuid) {
+  return members.has_value() && std::any_of(members->begin(), members->end(),
+                                            [&](const auto& m) { return m.uuid == user_uuid; });
 }
 
 absl::Status LeaveGroup(Services& services, clients::BitbucketClient& bitbucket,

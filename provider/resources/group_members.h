@@ -39,6 +39,9 @@ std::optional<Membership> ResolveMembership(clients::BitbucketClient& bitbucket,
                                             const std::string& user, std::stop_token stop,
                                             tf::Diagnostics& diagnostics);
 
+// Whether a group listing (nullopt: no such group) holds the user with this braced UUID.
+bool HasMember(const MemberCache::Members& members, const std::string& user_uuid);
+
 // Puts the user in the group unless already there (adopted, not an error); false with an error
 // diagnostic on failure. Sets `admin_managed` when the write went through the Admin API.
 bool JoinGroup(Services& services, clients::BitbucketClient& bitbucket, Membership& m,
