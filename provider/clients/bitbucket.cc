@@ -276,15 +276,14 @@ absl::Status BitbucketClient::Explained(absl::Status status) const {
         "(https://id.atlassian.com/manage-profile/security/api-tokens) and configure it with the "
         "account's e-mail address instead of the username.";
   } else if (const auto* token = std::get_if<ApiToken>(&options_.credential)) {
+    // The configured name is not quoted: a user who swapped it with the token must not see the
+    // token in a diagnostic.
     remedy = absl::StrContains(token->email, '@')
                  ? "Check that the token belongs to this e-mail's Atlassian account, that it has "
                    "not expired or been revoked, and that it was created for Bitbucket."
-                 : absl::StrCat(
-                       "Atlassian API tokens authenticate with the account's e-mail "
-                       "address, and \"",
-                       token->email,
-                       "\" is not one (a Bitbucket username works only for git): "
-                       "configure the e-mail address.");
+                 : "Atlassian API tokens authenticate with the account's e-mail address, and the "
+                   "configured name is not one (a Bitbucket username works only for git): "
+                   "configure the e-mail address.";
   } else if (std::holds_alternative<OAuthConsumer>(options_.credential)) {
     remedy =
         "Bitbucket refused a freshly issued OAuth token; check that the consumer still exists "

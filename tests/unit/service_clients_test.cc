@@ -229,7 +229,8 @@ TEST_F(ServiceClientsTest, ApiTokenWithTheUsernameIsRefusedWithTheRemedy) {
   auto me = client.GetCurrentUser();
   ASSERT_TRUE(absl::IsUnauthenticated(me.status())) << me.status();
   EXPECT_NE(me.status().message().find("e-mail address"), std::string::npos) << me.status();
-  EXPECT_NE(me.status().message().find("\"arnica-svc\" is not one"), std::string::npos);
+  EXPECT_NE(me.status().message().find("the configured name is not one"), std::string::npos);
+  EXPECT_EQ(me.status().message().find("arnica-svc"), std::string::npos);  // never quoted
   ExpectNoSecret(me.status());
 }
 
