@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "provider/plugin/log.h"
+#include "provider/resources/bitbucket_credential.h"
 #include "provider/resources/bitbucket_group_membership.h"
 #include "provider/resources/bitbucket_group_memberships.h"
 #include "provider/resources/bitbucket_user.h"
@@ -170,6 +171,8 @@ class ArnicaProvider final : public tf::Provider {
     AddResource(NewBitbucketGroupMemberships());
     AddDataSource(NewBitbucketWorkspaces());
     AddDataSource(NewBitbucketUser());
+    AddResource(NewBitbucketCredential());
+    AddFunction(NewRequiredScopesFunction());
   }
 
   tf::Schema GetSchema() const override {
@@ -249,6 +252,10 @@ class ArnicaProvider final : public tf::Provider {
 
   static void ConfigureBitbucket(const Value& config, Services& services) {
     Settings settings = ReadSettings(config, "bitbucket", kBitbucket);
+    Value block = config.GetAttr("bitbucket");
+    if (!block.is_unknown() && (block.is_null() || !block.GetAttr("base_url").is_unknown())) {
+      services.bitbucket_base_url = settings.Get("base_url", clients::kBitbucketApiUrl);
+    }
     if (settings.unknown) {
       services.bitbucket_missing = UnknownUntilApply(*settings.unknown);
       return;

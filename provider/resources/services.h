@@ -57,6 +57,9 @@ struct Services {
   std::shared_ptr<http::Client> http;
   int max_concurrency = 4;  // requests in flight per service host, as configured
   std::unique_ptr<clients::BitbucketClient> bitbucket;
+  // Bitbucket's API root, for objects that bring their own credential (the credential
+  // resource); nullopt while the provider configuration leaves it unknown.
+  std::optional<std::string> bitbucket_base_url;
   std::unique_ptr<clients::AtlassianAdminClient> admin;
   std::unique_ptr<clients::ArnicaClient> arnica;
   std::optional<Missing> bitbucket_missing, admin_missing, arnica_missing;

@@ -811,14 +811,15 @@ TEST_F(ProcessRpc, GetMetadataListsEveryObjectType) {
   for (const auto& data_source : response.data_sources()) {
     data_sources.insert(data_source.type_name());
   }
-  EXPECT_EQ(resources, (std::set<std::string>{"arnica_bitbucket_group_membership",
-                                              "arnica_bitbucket_group_memberships",
-                                              "arnica_protocol_fixture"}));
+  EXPECT_EQ(resources, (std::set<std::string>{
+                           "arnica_bitbucket_credential", "arnica_bitbucket_group_membership",
+                           "arnica_bitbucket_group_memberships", "arnica_protocol_fixture"}));
   EXPECT_EQ(data_sources,
             (std::set<std::string>{"arnica_bitbucket_user", "arnica_bitbucket_workspaces",
                                    "arnica_protocol_fixture"}));
-  ASSERT_EQ(response.functions_size(), 1);
-  EXPECT_EQ(response.functions(0).name(), "fixture_upper");
+  std::set<std::string> functions;
+  for (const auto& function : response.functions()) functions.insert(function.name());
+  EXPECT_EQ(functions, (std::set<std::string>{"fixture_upper", "required_scopes"}));
   EXPECT_FALSE(response.server_capabilities().plan_destroy());
 }
 
