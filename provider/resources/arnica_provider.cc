@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "provider/http/client.h"
+#include "provider/http/url.h"
 #include "provider/plugin/log.h"
 #include "provider/resources/bitbucket_credential.h"
 #include "provider/resources/bitbucket_group_membership.h"
@@ -164,6 +166,26 @@ std::variant<clients::BitbucketCredential, Missing> BitbucketCredentialFrom(cons
   return credential;
 }
 
+// A service URL must be absolute https, or http to a loopback address (a local emulator).
+void CheckServiceUrl(const Value& value, const AttributePath& path, tf::Diagnostics& diagnostics) {
+  if (!value.is_known_non_null()) return;
+  const std::string& text = value.AsString();
+  http::url::Handle url = http::url::Parse(text);
+  std::optional<std::string> scheme =
+      url ? http::url::Part(url.get(), CURLUPART_SCHEME) : std::nullopt;
+  std::optional<std::string> host = url ? http::url::Part(url.get(), CURLUPART_HOST) : std::nullopt;
+  bool ok =
+      scheme && host && (*scheme == "https" || (*scheme == "http" && http::IsLoopbackHost(*host)));
+  if (!ok) {
+    diagnostics.AddError(
+        "Invalid Service URL",
+        absl::StrCat("`", path.ToString(),
+                     "` must be an absolute https:// URL such as https://api.bitbucket.org "
+                     "(plain http:// only for a loopback address such as 127.0.0.1)."),
+        path);
+  }
+}
+
 class ArnicaProvider final : public tf::Provider {
  public:
   ArnicaProvider() {
@@ -201,6 +223,14 @@ class ArnicaProvider final : public tf::Provider {
   }
 
   void ValidateConfig(const Value& config, tf::Diagnostics& diagnostics) const override {
+    for (const char* block : {"bitbucket", "atlassian_admin", "arnica"}) {
+      Value settings = config.GetAttr(block);
+      if (!settings.is_known_non_null()) continue;
+      for (const char* name : {"base_url", "oauth_token_url"}) {
+        if (!settings.type().attributes().count(name)) continue;
+        CheckServiceUrl(settings.GetAttr(name), AttributePath::Root(block).Attr(name), diagnostics);
+      }
+    }
     for (const char* name : {"request_timeout", "max_concurrency"}) {
       Value value = config.GetAttr(name);
       if (!value.is_known_non_null()) continue;

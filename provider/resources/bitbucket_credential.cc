@@ -73,7 +73,10 @@ std::optional<CredentialCheck> CheckOf(const Value& config) {
                         .secret = secret.AsString(),
                         .secret_attribute = secret_attribute,
                         .allow_extra_scopes = allow.AsBool()};
-  for (const Value& scope : required.Elements()) check.required_scopes.push_back(scope.AsString());
+  for (const Value& scope : required.Elements()) {
+    if (scope.is_null()) return std::nullopt;  // Validate reports it; apply says so too
+    check.required_scopes.push_back(scope.AsString());
+  }
   return check;
 }
 
@@ -207,9 +210,21 @@ class BitbucketCredential final : public tf::Resource {
     // Not knowable yet: the facts follow at apply (the framework left them unknown, or, when
     // nothing changed, as they were).
     if (!check || services == nullptr || !services->bitbucket_base_url) return;
+    // A credential that worked and is now refused (revoked, expired) is drift: the plan shows
+    // the fingerprint changing, with the reason, and apply fails until the token is replaced.
+    // Only the fingerprint: memberships may use the account, and must not plan a change
+    // because a token stopped working. The plan must not fail either: OpenTofu plans normally
+    // before a destroy.
+    bool existing = !request.prior_state.is_null();
+    if (existing) check->refusal = tf::Severity::kWarning;
     std::optional<VerifiedCredential> verified = VerifyCredential(
         services->http, *services->bitbucket_base_url, *check, context.stop, response.diagnostics);
-    if (!verified) return;
+    if (!verified) {
+      if (existing && !response.diagnostics.HasError()) {
+        response.planned_state = planned.WithAttr("fingerprint", Value::Unknown(Type::String()));
+      }
+      return;
+    }
     planned = WithFacts(planned, *verified, "");
     // The host plans a create twice (again at apply) and needs the same answer both times, so
     // a new object's salt, and with it the fingerprint, is chosen at apply.
@@ -311,7 +326,14 @@ class BitbucketCredential final : public tf::Resource {
     bool granular = UsesGranularScopes(kind);
     bool has_identity = IdentityScope(kind).empty();
     for (const Value& element : required.Elements()) {
-      if (!element.is_known_non_null()) {
+      if (element.is_null()) {
+        diagnostics.AddError("Null Scope",
+                             "`required_scopes` holds a null element; remove it, or list scope "
+                             "names only.",
+                             path);
+        continue;
+      }
+      if (element.is_unknown()) {
         has_identity = true;  // cannot tell yet
         continue;
       }
@@ -349,9 +371,12 @@ class BitbucketCredential final : public tf::Resource {
     const Services& services = *context.Data<Services>();
     std::optional<CredentialCheck> check = CheckOf(request.config);
     if (!check) {
-      response.diagnostics.AddError("Secret Not Known",
-                                    "The credential's configuration is not wholly known at "
-                                    "apply; this is a bug in the provider or the host.");
+      response.diagnostics.AddError(
+          "Credential Configuration Incomplete",
+          "At apply the configuration lacks a value the check needs: the secret is null, or "
+          "`required_scopes` holds a null element (a value known only after plan can be null). "
+          "Give every element of `required_scopes` a scope name and set the secret.",
+          AttributePath::Root("required_scopes"));
       return;
     }
     if (!services.bitbucket_base_url) {
@@ -410,7 +435,7 @@ class RequiredScopesFunction final : public tf::Function {
       return tf::FunctionError{
           absl::StrCat("\"", kind,
                        "\" is not a credential kind; use \"api_token\", \"access_token\" or "
-                       "\"app_password\"."),
+                       "\"app_password\""),
           0};
     }
     std::vector<Value> scopes;

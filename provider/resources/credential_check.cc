@@ -54,8 +54,8 @@ clients::BitbucketCredential CredentialOf(const CredentialCheck& check) {
   return clients::ApiToken{check.principal, check.secret};
 }
 
-void Refused(const CredentialCheck& check, const absl::Status& status,
-             tf::Diagnostics& diagnostics) {
+void ExplainRefusal(const CredentialCheck& check, const absl::Status& status,
+                    tf::Diagnostics& diagnostics) {
   AttributePath path = AttributePath::Root(check.secret_attribute);
   if (check.kind == kKindApiToken && absl::StartsWith(check.secret, kAccessTokenPrefix)) {
     diagnostics.AddError(
@@ -91,6 +91,22 @@ void Refused(const CredentialCheck& check, const absl::Status& status,
                    "scopes and ",
                    Rotate(check), "."),
       path);
+}
+
+// A 401, explained; as warnings when the caller treats a refusal as drift.
+void Refused(const CredentialCheck& check, const absl::Status& status,
+             tf::Diagnostics& diagnostics) {
+  tf::Diagnostics found;
+  ExplainRefusal(check, status, found);
+  for (tf::Diagnostic diagnostic : found) {
+    if (check.refusal == tf::Severity::kWarning) {
+      diagnostic.severity = tf::Severity::kWarning;
+      absl::StrAppend(&diagnostic.detail,
+                      " The plan shows `fingerprint` changing because the token in state no "
+                      "longer works; apply fails until a working one is configured.");
+    }
+    diagnostics.Add(std::move(diagnostic));
+  }
 }
 
 // A working account credential without the scope GET /2.0/user needs. Bitbucket's message

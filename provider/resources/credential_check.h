@@ -28,6 +28,10 @@ struct CredentialCheck {
   bool allow_extra_scopes = false;
   // false: report only whether the credential works and what it holds (refresh).
   bool compare_scopes = true;
+  // How a refused credential (HTTP 401) is reported. kWarning when it is drift of a credential
+  // that worked before: the plan must still succeed, so that it shows the drift and so that
+  // OpenTofu's destroy, which plans normally first, can remove it.
+  tf::Severity refusal = tf::Severity::kError;
 };
 
 struct VerifiedCredential {
@@ -40,7 +44,8 @@ struct VerifiedCredential {
 
 // Calls Bitbucket at `base_url` with the credential and, when asked, compares its scopes with the
 // required ones. Returns the facts when the credential works and holds exactly the required
-// scopes (or more, when allowed); otherwise nullopt with error diagnostics that say what to do.
+// scopes (or more, when allowed); otherwise nullopt with diagnostics that say what to do (errors,
+// except for a refusal reported as `refusal` asks).
 std::optional<VerifiedCredential> VerifyCredential(std::shared_ptr<http::Client> http,
                                                    const std::string& base_url,
                                                    const CredentialCheck& check,

@@ -186,13 +186,27 @@ TEST_F(CredentialTest, ExactScopesApplyCleanlyThenWideningRotationAndRevocationS
   EXPECT_EQ(StateAttributes()["id"], attributes["id"]);
   EXPECT_EXIT_CODE(workspace_->Tofu({"plan", "-detailed-exitcode"}, token), 0);
 
-  // Revoked: the next plan reports it and says how to recover.
+  // Revoked: the next plan shows it as drift, with the reason and how to recover, and apply
+  // fails without touching state.
   ASSERT_TRUE(emulators_->Apply({{"op", "revoke_credential"}, {"credential", "svc-token-2"}}).ok());
   auto revoked = workspace_->Tofu({"plan", "-detailed-exitcode"}, token);
-  EXPECT_EXIT_CODE(revoked, 1);
-  EXPECT_NE(revoked.Output().find("Bitbucket Refused the Credential"), std::string::npos)
+  EXPECT_EXIT_CODE(revoked, 2);
+  EXPECT_NE(revoked.Output().find("Warning: Bitbucket Refused the Credential"), std::string::npos)
       << revoked.Output();
   EXPECT_NE(revoked.Output().find("secret_wo_version"), std::string::npos);
+  EXPECT_NE(revoked.stdout_text.find("(known after apply)"), std::string::npos);
+  EXPECT_EQ(revoked.stdout_text.find("account_uuid"), std::string::npos);  // unchanged
+  auto failed = workspace_->Tofu({"apply", "-auto-approve"}, token);
+  EXPECT_EXIT_CODE(failed, 1);
+  EXPECT_NE(failed.Output().find("Error: Bitbucket Refused the Credential"), std::string::npos)
+      << failed.Output();
+  EXPECT_EQ(StateAttributes()["fingerprint"], rotated);
+
+  // A revoked credential can still be destroyed (OpenTofu plans normally before a destroy, and
+  // that plan must not fail), and destroying writes nothing to Bitbucket.
+  ASSERT_EXIT_CODE(workspace_->Tofu({"destroy", "-auto-approve"}, token), 0);
+  EXPECT_TRUE(ParseHostJson(workspace_->ReadFile("terraform.tfstate"))["resources"].empty());
+  for (const auto& request : emulators_->Requests()) EXPECT_EQ(request.method, "GET");
 
   // The canary never reached state, plans, output or the TRACE log of any command.
   EXPECT_EQ(workspace_->EverythingWritten().find(kCanary), std::string::npos);
@@ -289,16 +303,34 @@ TEST_F(CredentialTest, BadInputIsRefusedBeforeAnyRequest) {
                           "  required_scopes = [\"repository\", \"read:repo:bitbucket\"]\n}\n"
                           "resource \"arnica_bitbucket_credential\" \"kind\" {\n"
                           "  kind      = \"oauth\"\n  secret_wo = \"x\"\n}\n"
+                          "resource \"arnica_bitbucket_credential\" \"nulls\" {\n"
+                          "  principal       = \"" +
+                          kSvcEmail +
+                          "\"\n  secret_wo       = \"x\"\n"
+                          "  required_scopes = [\"read:user:bitbucket\", null]\n}\n"
                           "output \"f\" {\n"
                           "  value = provider::arnica::required_scopes(\"pat\")\n}\n");
   auto plan = workspace_->Tofu({"plan"});
   EXPECT_EXIT_CODE(plan, 1);
-  for (const char* expected : {"Conflicting Secrets", "Unknown Bitbucket Scope",
-                               "read:repository:bitbucket", "Scope Needed to Verify the Token",
-                               "Unknown Credential Kind", "\"pat\" is not a credential kind"}) {
+  for (const char* expected :
+       {"Conflicting Secrets", "Unknown Bitbucket Scope", "read:repository:bitbucket",
+        "Scope Needed to Verify the Token", "Unknown Credential Kind",
+        "\"pat\" is not a credential kind", "Null Scope"}) {
     EXPECT_NE(plan.Output().find(expected), std::string::npos) << expected << "\n" << plan.Output();
   }
   EXPECT_EQ(emulators_->Count(Service::kBitbucket, "", ""), 0);
+}
+
+// A malformed API root is the provider block's mistake, named there, not a failed request
+// blamed on the resource.
+TEST_F(CredentialTest, AMalformedApiRootIsNamedInTheProviderBlock) {
+  workspace_->WriteConfig(
+      "provider \"arnica\" {\n  bitbucket {\n    base_url = \"not a url\"\n  }\n}\n" +
+      CredentialBlock("svc", "api_token", kSvcEmail));
+  auto plan = workspace_->Tofu({"plan"}, {{"TF_VAR_svc", Token("svc-token")}});
+  EXPECT_EXIT_CODE(plan, 1);
+  EXPECT_NE(plan.Output().find("Invalid Service URL"), std::string::npos) << plan.Output();
+  EXPECT_NE(plan.Output().find("bitbucket.base_url"), std::string::npos);
 }
 
 }  // namespace
