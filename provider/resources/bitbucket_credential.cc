@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "provider/plugin/log.h"
@@ -297,9 +298,21 @@ class BitbucketCredential final : public tf::Resource {
     }
     for (const char* name : {"secret_wo", "secret"}) {
       Value value = config.GetAttr(name);
-      if (value.is_known_non_null() && value.AsString().empty()) {
-        diagnostics.AddError("Empty Secret", absl::StrCat("`", name, "` must not be empty."),
-                             AttributePath::Root(name));
+      if (!value.is_known_non_null()) continue;
+      const std::string& text = value.AsString();
+      if (text.empty()) {
+        diagnostics.AddError(
+            "Empty Secret",
+            absl::StrCat("`", name, "` must not be empty: set it to the token, or remove it."),
+            AttributePath::Root(name));
+      } else if (absl::ascii_isspace(text.front()) || absl::ascii_isspace(text.back())) {
+        diagnostics.AddError(
+            "Secret Has Surrounding Whitespace",
+            absl::StrCat("`", name,
+                         "` begins or ends with whitespace, which no Bitbucket token does (a "
+                         "copy-and-paste slip, or a file read without trimming: wrap it in "
+                         "trimspace())."),
+            AttributePath::Root(name));
       }
     }
     if (!version.is_null() && wo.is_null() && !plain.is_null()) {

@@ -275,6 +275,16 @@ void CheckPrincipal(std::string_view kind, const std::optional<std::string>& pri
         path);
     return;
   }
+  if (absl::StartsWith(*principal, kApiTokenPrefix) ||
+      absl::StartsWith(*principal, kAccessTokenPrefix)) {
+    diagnostics.AddError(
+        "Token Given as Principal",
+        "`principal` has the form of an Atlassian token. It is not secret and would be stored "
+        "in state and shown in plans: put the token in `secret_wo`, and the account's e-mail "
+        "address in `principal`.",
+        path);
+    return;
+  }
   bool email = absl::StrContains(*principal, '@');
   if (kind == kKindApiToken && !email) {
     diagnostics.AddError(

@@ -712,5 +712,18 @@ TEST_F(CredentialCheckTest, NoDiagnosticQuotesTheSecret) {
   EXPECT_TRUE(diagnostics_.HasError());
 }
 
+// Found by trying the resource as a user: a token pasted into `principal` (not secret, so it
+// would be stored in state) is refused before any request, without quoting it.
+TEST_F(CredentialCheckTest, ATokenPastedAsPrincipalIsRefusedWithoutQuotingIt) {
+  CredentialCheck check = ApiTokenCheck();
+  check.principal = "ATATT3xPASTED-CANARY-c3e9";
+  EXPECT_EQ(Verify(check), std::nullopt);
+  const tf::Diagnostic& d = OnlyError();
+  EXPECT_EQ(d.summary, "Token Given as Principal");
+  EXPECT_EQ(PathOf(d), "principal");
+  EXPECT_FALSE(absl::StrContains(d.detail, "PASTED")) << d.detail;
+  EXPECT_TRUE(emulators_->Requests().empty());
+}
+
 }  // namespace
 }  // namespace arnica::resources
