@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "provider/plugin/log.h"
 #include "provider/resources/credential_check.h"
+#include "provider/resources/group_members.h"
 #include "provider/resources/scopes.h"
 #include "provider/resources/services.h"
 
@@ -23,10 +24,14 @@ using tf::Value;
 constexpr const char* kComputedFacts[] = {"credential_type", "granted_scopes", "account_uuid",
                                           "account_id", "fingerprint"};
 
-Value StringSet(const std::vector<std::string>& items) {
+std::vector<Value> Strings(const std::vector<std::string>& items) {
   std::vector<Value> values;
   for (const std::string& item : items) values.push_back(Value::String(item));
-  return Value::Set(Type::String(), std::move(values));
+  return values;
+}
+
+Value StringSet(const std::vector<std::string>& items) {
+  return Value::Set(Type::String(), Strings(items));
 }
 
 Value OptionalString(const std::optional<std::string>& text) {
@@ -81,12 +86,12 @@ std::optional<CredentialCheck> CheckOf(const Value& config) {
   return check;
 }
 
-Value WithFacts(Value state, const VerifiedCredential& verified, std::string fingerprint) {
+// What Bitbucket said about the credential; the fingerprint is the caller's.
+Value WithFacts(Value state, const VerifiedCredential& verified) {
   return state.WithAttr("credential_type", Value::String(verified.credential_type))
       .WithAttr("granted_scopes", StringSet(verified.granted_scopes))
       .WithAttr("account_uuid", OptionalString(verified.account_uuid))
-      .WithAttr("account_id", OptionalString(verified.account_id))
-      .WithAttr("fingerprint", Value::String(std::move(fingerprint)));
+      .WithAttr("account_id", OptionalString(verified.account_id));
 }
 
 // The salt of the first known fingerprint among `states`, or a new one.
@@ -226,7 +231,7 @@ class BitbucketCredential final : public tf::Resource {
       }
       return;
     }
-    planned = WithFacts(planned, *verified, "");
+    planned = WithFacts(planned, *verified);
     // The host plans a create twice (again at apply) and needs the same answer both times, so
     // a new object's salt, and with it the fingerprint, is chosen at apply.
     response.planned_state = planned.WithAttr(
@@ -264,15 +269,10 @@ class BitbucketCredential final : public tf::Resource {
         services->http, *services->bitbucket_base_url, *check, context.stop, problems);
     if (!verified) {
       plugin::Log::Warn("credential refresh failed; the next plan reports why",
-                        {{"id", request.state.GetAttr("id").is_known_non_null()
-                                    ? request.state.GetAttr("id").AsString()
-                                    : ""}});
+                        {{"id", Str(request.state, "id")}});
       return;
     }
-    response.new_state = WithFacts(request.state, *verified,
-                                   request.state.GetAttr("fingerprint").is_known_non_null()
-                                       ? request.state.GetAttr("fingerprint").AsString()
-                                       : Fingerprint(check->secret, NewFingerprintSalt()));
+    response.new_state = WithFacts(request.state, *verified);  // the same secret: same fingerprint
   }
 
   void Delete(const tf::Context&, const tf::ApplyRequest&, tf::ApplyResponse&) const override {
@@ -403,7 +403,8 @@ class BitbucketCredential final : public tf::Resource {
         services.http, *services.bitbucket_base_url, *check, context.stop, response.diagnostics);
     if (!verified) return;
     std::string salt = SaltFor({&request.planned_state, &request.prior_state});
-    Value state = WithFacts(request.planned_state, *verified, Fingerprint(check->secret, salt));
+    Value state = WithFacts(request.planned_state, *verified)
+                      .WithAttr("fingerprint", Value::String(Fingerprint(check->secret, salt)));
     Value id = request.planned_state.GetAttr("id");
     state = state.WithAttr("id", id.is_known_non_null() ? id : Value::String(NewCredentialId()));
 
@@ -451,9 +452,7 @@ class RequiredScopesFunction final : public tf::Function {
                        "\"app_password\""),
           0};
     }
-    std::vector<Value> scopes;
-    for (const std::string& scope : DefaultScopes(kind)) scopes.push_back(Value::String(scope));
-    return Value::List(Type::String(), std::move(scopes));
+    return Value::List(Type::String(), Strings(DefaultScopes(kind)));
   }
 };
 
