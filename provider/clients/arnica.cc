@@ -90,12 +90,14 @@ ArnicaClient::ArnicaClient(std::shared_ptr<http::Client> http, ArnicaOptions opt
 }
 
 absl::StatusOr<http::Response> ArnicaClient::Send(std::string method, std::string path,
-                                                  std::string body, std::stop_token stop) {
+                                                  std::string body, std::stop_token stop,
+                                                  bool repeatable) {
   http::Request request{.method = std::move(method),
                         .url = options_.base_url + path,
                         .headers = {{"Accept", "application/json"}},
                         .secret_headers = {{"Authorization", "Bearer " + options_.api_token}},
-                        .body = std::move(body)};
+                        .body = std::move(body),
+                        .repeatable = repeatable};
   if (!request.body.empty()) request.headers.push_back({"Content-Type", "application/json"});
   return http_->Do(request, stop);
 }
@@ -230,6 +232,23 @@ absl::StatusOr<ArnicaIntegration> ArnicaClient::RotateIntegration(std::string_vi
   }
   return ParseIntegration(json::parse(response->body, nullptr, false),
                           "PUT /v1/integrations/bitbucket-cloud/{id}/credentials");
+}
+
+absl::StatusOr<std::optional<ArnicaIntegration>> ArnicaClient::SyncIntegration(
+    std::string_view id, std::stop_token stop) {
+  std::string path = absl::StrCat(arnica_paths::kBitbucketIntegrations, "/", EncodeSegment(id),
+                                  arnica_paths::kSyncSuffix);
+  absl::StatusOr<http::Response> response = Send("POST", path, "", stop, /*repeatable=*/true);
+  if (!response.ok()) return response.status();
+  if (response->status == 404) return std::nullopt;
+  if (!internal::Success(response->status)) {
+    return ErrorFor(*response, "the ingestion of the Bitbucket Cloud integration's workspaces");
+  }
+  absl::StatusOr<ArnicaIntegration> integration =
+      ParseIntegration(json::parse(response->body, nullptr, false),
+                       "POST /v1/integrations/bitbucket-cloud/{id}/sync");
+  if (!integration.ok()) return integration.status();
+  return std::optional<ArnicaIntegration>(*std::move(integration));
 }
 
 absl::Status ArnicaClient::RemoveIntegration(std::string_view id, std::stop_token stop) {

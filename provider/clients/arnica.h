@@ -73,12 +73,17 @@ class ArnicaClient {
                                                       std::string_view principal,
                                                       std::string_view secret,
                                                       std::stop_token stop = {});
+  // Re-runs Arnica's ingestion of the covered workspaces (validating the credential first), which
+  // fills the inventory with their repositories; nullopt when Arnica has no such integration.
+  // Repeating it is harmless, so it is retried like a read.
+  absl::StatusOr<std::optional<ArnicaIntegration>> SyncIntegration(std::string_view id,
+                                                                   std::stop_token stop = {});
   // NotFound when Arnica has no such integration.
   absl::Status RemoveIntegration(std::string_view id, std::stop_token stop = {});
 
  private:
   absl::StatusOr<http::Response> Send(std::string method, std::string path, std::string body,
-                                      std::stop_token stop);
+                                      std::stop_token stop, bool repeatable = false);
   absl::Status ErrorFor(const http::Response& response, std::string_view what) const;
 
   std::shared_ptr<http::Client> http_;

@@ -16,8 +16,11 @@ inline constexpr char kAuthToken[] = "/v1/auth/token";            // GET
 inline constexpr char kInventoryRepos[] = "/v1/inventory/repos";  // GET, offset/limit paging
 
 // Modelled. POST creates, GET lists; "/{id}" GET reads (re-validating) and DELETE removes;
-// "/{id}/credentials" PUT rotates.
+// "/{id}/credentials" PUT rotates; "/{id}/sync" POST re-runs ingestion (the product's Jobs
+// page re-runs a job on demand), which fills the inventory with the covered workspaces'
+// repositories.
 inline constexpr char kBitbucketIntegrations[] = "/v1/integrations/bitbucket-cloud";
 inline constexpr char kCredentialsSuffix[] = "/credentials";
+inline constexpr char kSyncSuffix[] = "/sync";
 
 }  // namespace arnica::clients::arnica_paths

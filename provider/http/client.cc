@@ -430,7 +430,7 @@ absl::StatusOr<Response> Client::Do(const Request& request, std::stop_token stop
   const ClientOptions& options = impl_->options;
   const RetryPolicy& policy = options.retry;
   const int max_attempts = std::max(1, policy.max_attempts);
-  const bool may_retry = IsIdempotent(request.method);
+  const bool may_retry = request.repeatable || IsIdempotent(request.method);
   HostGate& gate = GateFor(target->origin, options.max_concurrency_per_host);
   auto cancelled = [&] {
     return absl::CancelledError(
@@ -458,7 +458,9 @@ absl::StatusOr<Response> Client::Do(const Request& request, std::stop_token stop
     }
     impl_->Report(request, *target, result, attempt, Clock::now() - started);
 
-    bool last = !may_retry || attempt >= max_attempts;
+    // A 429 means the server did not act on the request, so even a POST may be sent again.
+    bool rate_limited = result.code == CURLE_OK && result.transfer.response.status == 429;
+    bool last = !(may_retry || rate_limited) || attempt >= max_attempts;
     std::optional<milliseconds> requested;
     if (result.code == CURLE_OK) requested = ServerRequestedDelay(result.transfer.response);
     milliseconds delay =

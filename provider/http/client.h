@@ -34,6 +34,9 @@ struct Request {
   // so that nothing that describes a request can reach them by accident.
   HeaderList secret_headers;
   std::string body;
+  // The server treats repeats of this request as one (a POST that re-runs a job, say), so it
+  // may be retried like an idempotent method.
+  bool repeatable = false;
 };
 
 struct Response {
@@ -45,9 +48,10 @@ struct Response {
   std::optional<std::string> Header(std::string_view name) const;
 };
 
-// Which requests are retried and how long to wait in between. Only idempotent methods (GET,
-// HEAD, PUT, DELETE, OPTIONS) are retried, on the statuses in kRetryableStatuses and on
-// connection failures. The wait is capped exponential backoff with full jitter, unless the
+// Which requests are retried and how long to wait in between. Idempotent methods (GET, HEAD,
+// PUT, DELETE, OPTIONS) and requests marked `repeatable` are retried on the statuses in
+// kRetryableStatuses and on connection failures; any other request only on 429, which says the
+// server did not act on it. The wait is capped exponential backoff with full jitter, unless the
 // server names one (Retry-After, or X-RateLimit-Reset on a 429), which is then honoured up to
 // max_delay.
 struct RetryPolicy {

@@ -65,6 +65,11 @@ class HttpClientTest : public testing::Test {
         for (const auto& [name, value] : limit_headers_) response.set_header(name, value);
       }
     });
+    server_.Post("/limited", [this](const httplib::Request&, httplib::Response& response) {
+      std::lock_guard lock(mutex_);
+      call_times_.push_back(Clock::now());
+      if (call_times_.size() == 1) response.status = 429;
+    });
     server_.Get("/always429", [this](const httplib::Request&, httplib::Response& response) {
       ++calls_;
       response.status = 429;
@@ -202,6 +207,26 @@ TEST_F(HttpClientTest, DoesNotRetryPost) {
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->status, 503);
   EXPECT_EQ(calls_, 1);
+}
+
+// A 429 says the server did not act on the request, so a POST is sent again.
+TEST_F(HttpClientTest, RetriesPostOn429) {
+  Client client(FastRetries());
+  absl::StatusOr<Response> response =
+      client.Do({.method = "POST", .url = Url("/limited"), .body = "{}"});
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  std::lock_guard lock(mutex_);
+  EXPECT_EQ(call_times_.size(), 2u);
+}
+
+TEST_F(HttpClientTest, RetriesRepeatablePost) {
+  Client client(FastRetries());
+  absl::StatusOr<Response> response =
+      client.Do({.method = "POST", .url = Url("/flaky"), .body = "{}", .repeatable = true});
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(calls_, 3);
 }
 
 // The server asks for a wait of about a second or two; the retry must not come sooner.
