@@ -7,13 +7,16 @@
 // the inventory response (the endpoint is public, its schema is not in our sources) and every
 // integration endpoint (Arnica publishes none). Registering or re-reading an integration
 // validates its credential against the Bitbucket emulator over HTTP, the way the product's
-// "Validate" step would: GET /2.0/user, then every page of GET /2.0/user/workspaces.
+// "Validate" step would: GET /2.0/user, then every page of GET /2.0/user/workspaces. Registering,
+// rotating and syncing then ingest: every page of GET /2.0/repositories/{workspace} for each
+// covered workspace replaces that workspace's part of the tenant's inventory.
 #include <httplib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <limits>
 #include <random>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -30,8 +33,8 @@ namespace paths = clients::arnica_paths;
 
 constexpr int kDefaultLimit = 100;
 constexpr int kMaxLimit = 500;
-// Validation gives up on a workspace listing longer than this many pages.
-constexpr int kMaxWorkspacePages = 50;
+// Validation and ingestion give up on a listing longer than this many pages.
+constexpr int kMaxPages = 50;
 constexpr int kConnectSeconds = 5;
 constexpr int kReadSeconds = 30;
 constexpr char kScmType[] = "bitbucket-cloud";
@@ -165,6 +168,14 @@ void InventoryRepos(Call& call) {
 
 // --- Validating a credential against the Bitbucket emulator --------------------------------
 
+// One covered workspace's repositories as ingestion found them. A listing that failed (`ok`
+// false) leaves the workspace's inventory as the last good scan left it.
+struct Scan {
+  std::string workspace;
+  bool ok = false;
+  std::vector<InventoryRepo> repos;
+};
+
 struct Validation {
   bool ok = false;
   // Bitbucket did not give a verdict (no answer, 429, 5xx, a body that is not the API's): the
@@ -172,14 +183,16 @@ struct Validation {
   bool outage = false;
   std::string message;  // why not: the error's message and an invalid integration's reason
   std::vector<std::string> workspaces;
+  std::vector<Scan> scans;  // one per covered workspace when ingestion was asked for
 };
 
 Validation Rejected(const std::string& why) {
-  return {false, false, "Bitbucket rejected the credential: " + why, {}};
+  return {false, false, "Bitbucket rejected the credential: " + why, {}, {}};
 }
 
 Validation Unreachable(const std::string& why) {
-  return {false, true, "Arnica could not validate the credential, Bitbucket failed: " + why, {}};
+  return {
+      false, true, "Arnica could not validate the credential, Bitbucket failed: " + why, {}, {}};
 }
 
 Validation RejectedBy(const httplib::Result& result) {
@@ -201,36 +214,75 @@ void ValidationError(Call& call, const Validation& validation) {
   Error(call, validation.outage ? 502 : 400, validation.message);
 }
 
-// Follows the paginated GET /2.0/user/workspaces, collecting slugs. A `next` link that leaves
-// the Bitbucket emulator is refused, never followed.
-Validation ListWorkspaces(httplib::Client& client, const std::string& base_url) {
-  Validation validation{.ok = true};
-  std::string next = "/2.0/user/workspaces";
+// Follows a paginated 2.0 list from `next` (`what` names it in messages), handing every item of
+// every page to `take`. Answers ok, or why not as a validation failure. A `next` link that
+// leaves the Bitbucket emulator is refused, never followed.
+template <class Take>
+Validation FollowPages(httplib::Client& client, const std::string& base_url, std::string next,
+                       const char* what, Take take) {
   for (int page = 0; !next.empty(); ++page) {
-    if (page == kMaxWorkspacePages) return Rejected("the workspace listing does not end");
+    if (page == kMaxPages) return Rejected(absl::StrCat("the ", what, " does not end"));
     auto result = client.Get(next);
     if (!result || result->status != 200) return RejectedBy(result);
     json body = json::parse(result->body, nullptr, false);
     if (!body.is_object() || !body.contains("values") || !body["values"].is_array()) {
-      return Unreachable("HTTP 200 with a workspace listing that is not a paginated JSON object");
+      return Unreachable(
+          absl::StrCat("HTTP 200 with a ", what, " that is not a paginated JSON object"));
     }
-    const json::json_pointer slug("/workspace/slug");
-    for (const auto& access : body["values"]) {
-      if (access.contains(slug) && access[slug].is_string()) {
-        validation.workspaces.push_back(access[slug]);
-      }
-    }
+    for (const auto& item : body["values"]) take(item);
     next = body.contains("next") && body["next"].is_string() ? body["next"] : "";
     if (next.empty()) break;
     if (!absl::StartsWith(next, base_url + "/")) return Rejected("a next link outside Bitbucket");
     next.erase(0, base_url.size());
   }
+  return {.ok = true};
+}
+
+std::string StringAt(const json& item, const char* pointer) {
+  const json::json_pointer at(pointer);
+  return item.contains(at) && item[at].is_string() ? item[at].get<std::string>() : "";
+}
+
+// GET /2.0/user/workspaces, every page: the slugs of the workspaces the credential covers.
+Validation ListWorkspaces(httplib::Client& client, const std::string& base_url) {
+  std::vector<std::string> slugs;
+  auto take = [&](const json& access) {
+    std::string slug = StringAt(access, "/workspace/slug");
+    if (!slug.empty()) slugs.push_back(slug);
+  };
+  Validation validation =
+      FollowPages(client, base_url, "/2.0/user/workspaces", "workspace listing", take);
+  if (validation.ok) validation.workspaces = std::move(slugs);
   return validation;
 }
 
+// GET /2.0/repositories/{workspace}, every page, as inventory entries: the repository's uuid is
+// the entry's id, its slug the name, its project's key the project. Items without a uuid or a
+// slug are skipped, as the workspace listing skips items without a slug, and so is a uuid seen
+// before (pages shift when a repository is added while they are read): inventory ids are unique.
+Scan ScanRepositories(httplib::Client& client, const std::string& base_url,
+                      const std::string& workspace) {
+  Scan scan{.workspace = workspace};
+  std::set<std::string> seen;
+  auto take = [&](const json& item) {
+    InventoryRepo repo{.id = StringAt(item, "/uuid"),
+                       .workspace = workspace,
+                       .project = StringAt(item, "/project/key"),
+                       .name = StringAt(item, "/slug")};
+    if (repo.id.empty() || repo.name.empty() || !seen.insert(repo.id).second) return;
+    scan.repos.push_back(std::move(repo));
+  };
+  std::string path = "/2.0/repositories/" + workspace;
+  scan.ok = FollowPages(client, base_url, path, "repository listing", take).ok;
+  return scan;
+}
+
+// What to do once the credential is known to be good.
+enum class Then { kValidateOnly, kIngest };
+
 // Must run without the world lock: the Bitbucket emulator takes it to answer.
 Validation AskBitbucket(const Emulators& emulators, const std::string& principal,
-                        const std::string& secret) {
+                        const std::string& secret, Then then) {
   std::string base_url = emulators.url(Service::kBitbucket);
   httplib::Client client(base_url);
   if (!emulators.ca_file().empty()) {
@@ -242,15 +294,45 @@ Validation AskBitbucket(const Emulators& emulators, const std::string& principal
   client.set_basic_auth(principal, secret);
   auto user = client.Get("/2.0/user");
   if (!user || user->status != 200) return RejectedBy(user);
-  return ListWorkspaces(client, base_url);
+  Validation validation = ListWorkspaces(client, base_url);
+  if (!validation.ok || then != Then::kIngest) return validation;
+  for (const std::string& workspace : validation.workspaces) {
+    validation.scans.push_back(ScanRepositories(client, base_url, workspace));
+  }
+  return validation;
 }
 
-// Releases the world lock while asking Bitbucket and takes it again before returning.
-Validation Validate(Call& call, const std::string& principal, const std::string& secret) {
+// Releases the world lock while asking Bitbucket (and, for kIngest, scanning the covered
+// workspaces' repositories) and takes it again before returning.
+Validation Validate(Call& call, const std::string& principal, const std::string& secret,
+                    Then then) {
   call.lock.unlock();
-  Validation validation = AskBitbucket(call.emulators, principal, secret);
+  Validation validation = AskBitbucket(call.emulators, principal, secret, then);
   call.lock.lock();
   return validation;
+}
+
+// Replaces each scanned workspace's entries in the inventory with what the scan found, where the
+// old entries were (so a scan that finds the same repositories changes nothing). A failed scan
+// keeps the entries: Arnica keeps the last good scan. An entry of another workspace with a found
+// id goes too: that repository has moved.
+void Ingest(Tenant& tenant, const std::vector<Scan>& scans) {
+  for (const Scan& scan : scans) {
+    if (!scan.ok) continue;
+    std::set<std::string> found;
+    for (const InventoryRepo& repo : scan.repos) found.insert(repo.id);
+    std::vector<InventoryRepo> kept;
+    bool placed = false;
+    for (InventoryRepo& repo : tenant.inventory) {
+      if (repo.workspace == scan.workspace && !placed) {
+        kept.insert(kept.end(), scan.repos.begin(), scan.repos.end());
+        placed = true;
+      }
+      if (repo.workspace != scan.workspace && !found.count(repo.id)) kept.push_back(repo);
+    }
+    if (!placed) kept.insert(kept.end(), scan.repos.begin(), scan.repos.end());
+    tenant.inventory = std::move(kept);
+  }
 }
 
 // --- Integrations (modelled) ---------------------------------------------------------------
@@ -320,34 +402,71 @@ void CreateIntegration(Call& call) {
                           .principal = (*body)["principal"],
                           .secret = (*body)["secret"],
                           .status = "connected"};
-  Validation validation = Validate(call, integration.principal, integration.secret);
+  Validation validation = Validate(call, integration.principal, integration.secret, Then::kIngest);
   Tenant* tenant = Reauthorize(call, caller->token);
   if (tenant == nullptr) return;
   if (!validation.ok) return ValidationError(call, validation);
   integration.id = call.world.NewId("int");
   integration.workspaces = validation.workspaces;
   tenant->integrations.push_back(integration);
+  Ingest(*tenant, validation.scans);
   call.Json(201, IntegrationJson(integration));
 }
 
+// What re-validating a stored credential left: the integration as it now is (null when it or
+// the caller's key went meanwhile; the error is then answered) and the outcome, recorded unless
+// the integration was rotated meanwhile (the newer outcome stands) or Bitbucket gave no verdict
+// (the last known status stays).
+struct Revalidation {
+  Tenant* tenant = nullptr;
+  Integration* integration = nullptr;
+  Validation validation;
+  bool rotated = false;
+};
+
+Revalidation Revalidate(Call& call, const Caller& caller, Then then) {
+  const std::string& id = call.captures[0];
+  Integration* integration = FindIntegration(call, *caller.tenant, id);
+  if (integration == nullptr) return {};
+  std::string principal = integration->principal, secret = integration->secret;
+  Revalidation out{.validation = Validate(call, principal, secret, then)};
+  out.tenant = Reauthorize(call, caller.token);
+  if (out.tenant == nullptr) return {};
+  out.integration = FindIntegration(call, *out.tenant, id);
+  if (out.integration == nullptr) return {};
+  const Validation& validation = out.validation;
+  out.rotated = out.integration->secret != secret;
+  if (!out.rotated && !validation.outage) {
+    out.integration->status = validation.ok ? "connected" : "invalid";
+    out.integration->reason = validation.ok ? "" : validation.message;
+    out.integration->workspaces = validation.workspaces;
+  }
+  return out;
+}
+
 // Re-validates the stored credential and records the outcome, as the product's status shows.
+// Reading never ingests: only registering, rotating and syncing scan repositories.
 void ReadIntegration(Call& call) {
   auto caller = Authorize(call, kReadScope);
   if (!caller) return;
-  const std::string& id = call.captures[0];
-  Integration* integration = FindIntegration(call, *caller->tenant, id);
-  if (integration == nullptr) return;
-  std::string principal = integration->principal, secret = integration->secret;
-  Validation validation = Validate(call, principal, secret);
-  Tenant* tenant = Reauthorize(call, caller->token);
-  if (tenant == nullptr || (integration = FindIntegration(call, *tenant, id)) == nullptr) return;
-  // A rotation meanwhile makes the newer outcome stand; an outage keeps the last known status.
-  if (integration->secret == secret && !validation.outage) {
-    integration->status = validation.ok ? "connected" : "invalid";
-    integration->reason = validation.ok ? "" : validation.message;
-    integration->workspaces = validation.workspaces;
+  Revalidation read = Revalidate(call, *caller, Then::kValidateOnly);
+  if (read.integration != nullptr) call.Json(200, IntegrationJson(*read.integration));
+}
+
+// Re-runs ingestion on demand, as the product's Jobs page does; modelled as finishing before it
+// answers. The stored credential is validated first, as a read does, and a failure answers as
+// registering would. After a rotation meanwhile, the rotation (which ingested with the new
+// credential) stands and the integration is answered as it left it.
+void SyncIntegration(Call& call) {
+  auto caller = Authorize(call, kWriteScope);
+  if (!caller) return;
+  Revalidation sync = Revalidate(call, *caller, Then::kIngest);
+  if (sync.integration == nullptr) return;
+  if (!sync.rotated) {
+    if (!sync.validation.ok) return ValidationError(call, sync.validation);
+    Ingest(*sync.tenant, sync.validation.scans);
   }
-  call.Json(200, IntegrationJson(*integration));
+  call.Json(200, IntegrationJson(*sync.integration));
 }
 
 // The new credential must validate before it replaces the old one, which a failure keeps.
@@ -359,7 +478,7 @@ void RotateCredentials(Call& call) {
   auto body = ReadBody(call, {"principal", "secret"});
   if (!body) return;
   std::string principal = (*body)["principal"], secret = (*body)["secret"];
-  Validation validation = Validate(call, principal, secret);
+  Validation validation = Validate(call, principal, secret, Then::kIngest);
   Tenant* tenant = Reauthorize(call, caller->token);
   Integration* integration = nullptr;
   if (tenant == nullptr || (integration = FindIntegration(call, *tenant, id)) == nullptr) return;
@@ -369,6 +488,7 @@ void RotateCredentials(Call& call) {
   integration->status = "connected";
   integration->reason = "";
   integration->workspaces = validation.workspaces;
+  Ingest(*tenant, validation.scans);
   call.Json(200, IntegrationJson(*integration));
 }
 
@@ -404,6 +524,7 @@ void AddArnicaRoutes(Router& router) {
   router.Add("GET", one, ReadIntegration);
   router.Add("DELETE", one, DeleteIntegration);
   router.Add("PUT", one + Literal(paths::kCredentialsSuffix), RotateCredentials);
+  router.Add("POST", one + Literal(paths::kSyncSuffix), SyncIntegration);
 }
 
 }  // namespace arnica::emulators

@@ -1,7 +1,8 @@
-// The Bitbucket Cloud emulator: the 2.0 user and workspace reads, the 1.0 group resource, the
-// removed cross-workspace endpoints and the OAuth client-credentials token endpoint, as described
-// in ../shared/reference/bitbucket.md. Where that sheet marks a behaviour uncertain, World's
-// Options choose; where it is silent, the choice made here is stated next to the code.
+// The Bitbucket Cloud emulator: the 2.0 user, workspace and repository reads, the 1.0 group
+// resource, the removed cross-workspace endpoints and the OAuth client-credentials token
+// endpoint, as described in ../shared/reference/bitbucket.md. Where that sheet marks a behaviour
+// uncertain, World's Options choose; where it is silent, the choice made here is stated next to
+// the code.
 //
 // Every route but the token endpoint and the removed ones authenticates first (401), then sets
 // the scope headers, then checks the credential kind and its scopes (403), and only then looks
@@ -791,6 +792,66 @@ void Gone(Call& call) {
                   {"data", data}});
 }
 
+// --- 2.0: repositories --------------------------------------------------------------------------
+
+const Access kRepositoryRead{.classic = {"repository"}, .granular = {"read:repository:bitbucket"}};
+
+json RepositoryLinks(const std::string& base, const Workspace& workspace, const Repository& repo) {
+  std::string full_name = Escape(workspace.slug) + "/" + Escape(repo.slug);
+  return {{"self", Href(base + "/2.0/repositories/" + full_name)},
+          {"html", Href(base + "/" + full_name)},
+          {"avatar", Href(base + "/" + full_name + "/avatar/")}};
+}
+
+// The real object has more (owner, mainbranch, dates, sizes); these are what a client that
+// inventories repositories reads. A repository without a project leaves `project` out.
+json RepositoryJson(const std::string& base, const Workspace& workspace, const Repository& repo) {
+  json ws = WorkspaceJson(base, workspace);
+  ws.erase("is_private");
+  json out = {{"type", "repository"},
+              {"uuid", repo.uuid},
+              {"slug", repo.slug},
+              {"name", repo.name},
+              {"full_name", workspace.slug + "/" + repo.slug},
+              {"scm", "git"},
+              {"is_private", true},
+              {"workspace", ws},
+              {"links", RepositoryLinks(base, workspace, repo)}};
+  if (!repo.project.empty()) out["project"] = {{"type", "project"}, {"key", repo.project}};
+  return out;
+}
+
+// The real route also filters and sorts (q, sort, role). The emulator models none of them and
+// refuses them, so that a client relying on one fails here instead of reading every repository.
+bool RefuseRepositoryFilters(Call& call) {
+  for (const char* name : {"q", "sort", "role"}) {
+    if (call.Query(name)) {
+      Error(call, 400, absl::StrCat("The emulator does not model the ", name, " parameter here"));
+      return true;
+    }
+  }
+  return false;
+}
+
+// Every member sees every repository: repository permissions are not modelled. Project and
+// repository access tokens are refused, because the world does not say which project or
+// repository they are bound to, and listing all of them would be more than they may see.
+void ListRepositories(Call& call) {
+  std::optional<Caller> caller = Admit(call, kRepositoryRead);
+  if (!caller) return;
+  Workspace* workspace = VisibleWorkspace(call, *caller, call.captures[0]);
+  if (workspace == nullptr) return;
+  if (caller->access_token() && caller->credential_type != "workspace_access_token") {
+    return Error(call, 403, kWrongMechanism);
+  }
+  if (RefuseRepositoryFilters(call)) return;
+  std::vector<json> values;
+  for (const Repository& repo : workspace->repositories) {
+    values.push_back(RepositoryJson(call.base_url, *workspace, repo));
+  }
+  AnswerPage(call, values);
+}
+
 // --- 1.0: groups -------------------------------------------------------------------------------
 
 // The workspace a 1.0 groups path names: its slug, or its braced UUID only when Options accepts
@@ -1066,6 +1127,7 @@ void AddBitbucketRoutes(Router& router) {
   router.Add("GET", "/2\\.0/workspaces/([^/]+)/members", ListMembers);
   router.Add("GET", "/2\\.0/workspaces/([^/]+)/members/([^/]+)", GetMember);
   router.Add("GET", "/2\\.0/workspaces/([^/]+)/permissions", ListPermissions);
+  router.Add("GET", "/2\\.0/repositories/([^/]+)", ListRepositories);
 
   // 1.0 paths take an optional trailing slash, as the old API did.
   router.Add("GET", "/1\\.0/groups/([^/]+)/?", ListGroups);

@@ -28,6 +28,7 @@ ARNICA_SEED_TYPE(Email)
 ARNICA_SEED_TYPE(User)
 ARNICA_SEED_TYPE(Group)
 ARNICA_SEED_TYPE(WorkspaceMember)
+ARNICA_SEED_TYPE(Repository)
 ARNICA_SEED_TYPE(Workspace)
 ARNICA_SEED_TYPE(Credential)
 ARNICA_SEED_TYPE(Directory)
@@ -149,6 +150,18 @@ void Parse(const json& j, const std::string& where, WorkspaceMember& m) {
   m.user = NormalizeUuid(m.user);
 }
 
+void Parse(const json& j, const std::string& where, Repository& repo) {
+  Reader r(j, where);
+  r.Required("uuid", repo.uuid);
+  r.Required("slug", repo.slug);
+  r.Optional("name", repo.name);
+  r.Optional("project", repo.project);
+  r.Done();
+  if (!LooksLikeUuid(repo.uuid)) throw SeedError(where + ".uuid: not a UUID");
+  repo.uuid = NormalizeUuid(repo.uuid);
+  if (repo.name.empty()) repo.name = repo.slug;
+}
+
 void Parse(const json& j, const std::string& where, Workspace& w) {
   Reader r(j, where);
   r.Required("uuid", w.uuid);
@@ -160,6 +173,7 @@ void Parse(const json& j, const std::string& where, Workspace& w) {
   r.Optional("ip_allowlist_blocks", w.ip_allowlist_blocks);
   r.Optional("members", w.members);
   r.Optional("groups", w.groups);
+  r.Optional("repositories", w.repositories);
   r.Done();
   if (!LooksLikeUuid(w.uuid)) throw SeedError(where + ".uuid: not a UUID");
   w.uuid = NormalizeUuid(w.uuid);
@@ -324,6 +338,10 @@ json Dump(const Group& g) {
 
 json Dump(const WorkspaceMember& m) { return {{"user", m.user}, {"permission", m.permission}}; }
 
+json Dump(const Repository& r) {
+  return {{"uuid", r.uuid}, {"slug", r.slug}, {"name", r.name}, {"project", r.project}};
+}
+
 json Dump(const Workspace& w) {
   return {{"uuid", w.uuid},
           {"slug", w.slug},
@@ -333,7 +351,8 @@ json Dump(const Workspace& w) {
           {"directory_id", w.directory_id},
           {"ip_allowlist_blocks", w.ip_allowlist_blocks},
           {"members", DumpAll(w.members)},
-          {"groups", DumpAll(w.groups)}};
+          {"groups", DumpAll(w.groups)},
+          {"repositories", DumpAll(w.repositories)}};
 }
 
 json Dump(const Credential& c) {
@@ -426,6 +445,8 @@ const std::map<std::string, std::set<std::string>>& OpKeys() {
       {"remove_group_member", {"workspace", "group", "user"}},
       {"remove_group", {"workspace", "group"}},
       {"set_ip_allowlist", {"workspace", "blocks"}},
+      {"add_repository", {"workspace", "value"}},
+      {"remove_repository", {"workspace", "repository"}},
       {"add_credential", {"value"}},
       {"revoke_credential", {"credential"}},
       {"set_scopes", {"credential", "scopes"}},
@@ -541,6 +562,18 @@ void ApplyOne(World& w, const json& op) {
     Workspace& workspace = NeedWorkspace(w, op);
     std::string slug = NeedGroup(w, workspace, op).slug;
     EraseIf(workspace.groups, [&](const Group& g) { return g.slug == slug; });
+  } else if (name == "add_repository") {
+    Workspace& workspace = NeedWorkspace(w, op);
+    Repository repo;
+    Parse(Needed(op, "value"), "add_repository.value", repo);
+    workspace.repositories.push_back(std::move(repo));  // duplicates: CheckConsistent refuses
+  } else if (name == "remove_repository") {
+    Workspace& workspace = NeedWorkspace(w, op);
+    std::string id = Str(op, "repository");
+    Repository* repo = w.FindRepository(workspace, id);
+    if (repo == nullptr) throw SeedError("no repository " + id + " in workspace " + workspace.slug);
+    std::string uuid = repo->uuid;
+    EraseIf(workspace.repositories, [&](const Repository& r) { return r.uuid == uuid; });
   } else if (name == "set_ip_allowlist") {
     NeedWorkspace(w, op).ip_allowlist_blocks = Bool(op, "blocks", true);
   } else if (name == "add_credential") {
@@ -602,6 +635,14 @@ void ApplyOne(World& w, const json& op) {
   }
 }
 
+// Workspace and repository slugs end up in URL paths, where these characters would change
+// the path's meaning.
+void CheckSlug(const std::string& what, const std::string& slug) {
+  if (slug.find_first_of("/?#% ") != std::string::npos) {
+    throw SeedError(what + " " + slug + ": a slug has no '/', '?', '#', '%' or ' '");
+  }
+}
+
 // What types alone cannot say: names are unique, references resolve, choices are known. Run
 // on every seed and after every operation, so that a world never holds what no service would.
 void CheckConsistent(World& w) {
@@ -620,9 +661,7 @@ void CheckConsistent(World& w) {
   for (Workspace& workspace : w.workspaces) {
     unique("workspace", workspace.slug);
     unique("workspace", workspace.uuid);
-    if (workspace.slug.find_first_of("/?#% ") != std::string::npos) {
-      throw SeedError("workspace " + workspace.slug + ": a slug has no '/', '?', '#', '%' or ' '");
-    }
+    CheckSlug("workspace", workspace.slug);
     std::string where = "workspace " + workspace.slug;
     for (const WorkspaceMember& member : workspace.members) {
       user_exists(where, member.user);
@@ -633,6 +672,11 @@ void CheckConsistent(World& w) {
       unique(where + " group", group.slug);
       OneOf(group.permission, {"read", "write", "admin", ""}, where + " group " + group.slug);
       for (const std::string& member : group.members) user_exists(where, member);
+    }
+    for (const Repository& repo : workspace.repositories) {
+      unique("repository", repo.uuid);  // repository UUIDs are unique across workspaces
+      unique(where + " repository", repo.slug);
+      CheckSlug(where + " repository", repo.slug);
     }
     if (workspace.managed) {
       Org* org = w.FindOrg(workspace.org_id);
@@ -735,6 +779,14 @@ Tenant* World::FindTenantByToken(std::string_view token) {
 Group* World::FindGroup(Workspace& workspace, std::string_view slug) {
   for (auto& group : workspace.groups) {
     if (group.slug == slug) return &group;
+  }
+  return nullptr;
+}
+
+Repository* World::FindRepository(Workspace& workspace, std::string_view id) {
+  std::string uuid = NormalizeUuid(id);
+  for (auto& repo : workspace.repositories) {
+    if (repo.slug == id || repo.uuid == uuid) return &repo;
   }
   return nullptr;
 }

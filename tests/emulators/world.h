@@ -1,10 +1,11 @@
-// The state the three emulators share: Bitbucket users, workspaces, groups and credentials,
-// the Atlassian organisations that administer some workspaces, and Arnica tenants. It is read
-// from a seed (JSON, the same shape ToJson writes), changed by the services' own write routes
-// and by admin operations (ApplyOp), and dumped whole for tests that compare before and after.
+// The state the three emulators share: Bitbucket users, workspaces, groups, repositories and
+// credentials, the Atlassian organisations that administer some workspaces, and Arnica tenants.
+// It is read from a seed (JSON, the same shape ToJson writes), changed by the services' own
+// write routes and by admin operations (ApplyOp), and dumped whole for tests that compare before
+// and after.
 //
-// Identifiers are kept the way the real services render them: user and workspace UUIDs braced
-// and lower-case, account ids as given. Lookups accept any case and braces or none.
+// Identifiers are kept the way the real services render them: user, workspace and repository
+// UUIDs braced and lower-case, account ids as given. Lookups accept any case and braces or none.
 //
 // Not thread-safe: Emulators holds one mutex for the whole world.
 #pragma once
@@ -52,6 +53,14 @@ struct WorkspaceMember {
   std::string permission = "member";  // owner | create-project | member
 };
 
+// A repository as Bitbucket lists it and Arnica ingests it.
+struct Repository {
+  std::string uuid;     // "{...}", unique across every workspace
+  std::string slug;     // unique within its workspace
+  std::string name;     // default: slug
+  std::string project;  // the project's key; "" for none
+};
+
 struct Workspace {
   std::string uuid;
   std::string slug;
@@ -65,6 +74,7 @@ struct Workspace {
   bool ip_allowlist_blocks = false;
   std::vector<WorkspaceMember> members;
   std::vector<Group> groups;
+  std::vector<Repository> repositories;
 };
 
 struct Credential {
@@ -170,6 +180,8 @@ struct World {
   Org* FindOrg(std::string_view id);
   Tenant* FindTenantByToken(std::string_view token);
   Group* FindGroup(Workspace& workspace, std::string_view slug);
+  // By slug or uuid (any case, braces optional).
+  Repository* FindRepository(Workspace& workspace, std::string_view slug_or_uuid);
   const WorkspaceMember* FindMember(const Workspace& workspace, std::string_view user_uuid) const;
 
   // A fresh id for objects the emulators create ("int-3", ...), never one already in use.

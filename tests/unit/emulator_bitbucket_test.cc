@@ -110,6 +110,7 @@ json Credentials() {
                       "delete:permission:bitbucket"}),
           Credential("bob-token", "api_token", kBob,
                      {"read:user:bitbucket", "read:workspace:bitbucket"}),
+          Credential("alice-repos", "api_token", kAlice, {"read:repository:bitbucket"}),
           Credential("alice-app", "app_password", kAlice, {"account", "email"}),
           AccessToken("acme-wat", "workspace", {"account:write"}),
           AccessToken("acme-rat", "repository", {"account"}),
@@ -150,6 +151,7 @@ httplib::Headers Basic(const std::string& name, const std::string& secret) {
 httplib::Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 
 httplib::Headers AliceToken() { return Basic("alice@example.test", Secret("alice-token")); }
+httplib::Headers AliceRepos() { return Basic("alice@example.test", Secret("alice-repos")); }
 httplib::Headers BobToken() { return Basic("bob@example.test", Secret("bob-token")); }
 httplib::Headers Wat() { return Bearer(Secret("acme-wat")); }
 
@@ -758,6 +760,153 @@ TEST_F(EmulatorBitbucketTest, RateLimitFaultOnPageTwoComposesWithTheRoute) {
   ASSERT_EQ(log.size(), 3u);
   EXPECT_EQ(log[1].fault, "status");
   EXPECT_EQ(log[1].status, 429);
+}
+
+// --- Repositories ------------------------------------------------------------------------------
+
+// A repository of the seed format; `n` makes its uuid.
+json Repo(int n, const std::string& slug, const std::string& project = "") {
+  char uuid[64];
+  std::snprintf(uuid, sizeof(uuid), "{F0000000-0000-4000-8000-%012d}", n);
+  json repo = {{"uuid", uuid}, {"slug", slug}};
+  if (!project.empty()) repo["project"] = project;
+  return repo;
+}
+
+// acme with `count` repositories repo-01, repo-02, ...; all but the first in project ACME.
+json RepoSeed(int count) {
+  json seed = Seed();
+  json& repos = seed["workspaces"][0]["repositories"];
+  for (int i = 1; i <= count; ++i) {
+    repos.push_back(Repo(i, absl::StrCat("repo-", i < 10 ? "0" : "", i), i == 1 ? "" : "ACME"));
+  }
+  return seed;
+}
+
+TEST_F(EmulatorBitbucketTest, RepositoriesAreShapedLikeTheApisAndPagedLikeOtherLists) {
+  Start(RepoSeed(12));
+  Reply first = Get("/2.0/repositories/acme", AliceRepos());
+  ASSERT_EQ(first.status, 200) << first.body;
+  json body = first.Json();
+  EXPECT_EQ(body["size"], 12);
+  EXPECT_EQ(body["pagelen"], 10);
+  EXPECT_EQ(body["next"], Url() + "/2.0/repositories/acme?page=2");
+  json repo = body["values"][1];
+  EXPECT_EQ(repo["type"], "repository");
+  EXPECT_EQ(repo["uuid"], "{f0000000-0000-4000-8000-000000000002}");  // lower-cased by the seed
+  EXPECT_EQ(repo["slug"], "repo-02");
+  EXPECT_EQ(repo["name"], "repo-02");
+  EXPECT_EQ(repo["full_name"], "acme/repo-02");
+  EXPECT_EQ(repo["project"], json({{"type", "project"}, {"key", "ACME"}}));
+  EXPECT_EQ(repo["workspace"]["type"], "workspace");
+  EXPECT_EQ(repo["workspace"]["slug"], "acme");
+  EXPECT_EQ(repo["workspace"]["uuid"], kAcmeUuid);
+  EXPECT_EQ(repo["links"]["self"]["href"], Url() + "/2.0/repositories/acme/repo-02");
+  EXPECT_FALSE(body["values"][0].contains("project"));  // repo-01 is in no project
+  EXPECT_EQ(first.Header("x-accepted-oauth-scopes"), "read:repository:bitbucket");
+
+  int pages = 0;
+  std::vector<json> all = AllPages("/2.0/repositories/acme?pagelen=5", AliceRepos(), pages);
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(all.size(), 12u);
+  EXPECT_EQ(all.back()["slug"], "repo-12");
+  Reply last = Get("/2.0/repositories/acme?pagelen=5&page=3", AliceRepos());
+  EXPECT_EQ(last.Json()["previous"], Url() + "/2.0/repositories/acme?pagelen=5&page=2");
+  ExpectError(Get("/2.0/repositories/acme?pagelen=5&page=4", AliceRepos()), 404, "Invalid page");
+  ExpectError(Get("/2.0/repositories/acme?pagelen=0", AliceRepos()), 400, "Invalid pagelen");
+  EXPECT_EQ(Get("/2.0/repositories/beta", AliceRepos()).Json(),
+            json({{"size", 0}, {"page", 1}, {"pagelen", 10}, {"values", json::array()}}));
+}
+
+TEST_F(EmulatorBitbucketTest, RepositoriesNeedTheRepositoryScope) {
+  Start(RepoSeed(1));
+  Reply granular = Get("/2.0/repositories/acme", AliceToken());
+  EXPECT_EQ(granular.status, 403) << granular.body;
+  EXPECT_EQ(granular.Json()["error"]["detail"]["required"], json({"read:repository:bitbucket"}));
+  EXPECT_EQ(granular.Header("x-accepted-oauth-scopes"), "read:repository:bitbucket");
+
+  std::string alice = OAuthToken("alice-consumer");  // account, account:write, email
+  Reply classic = Get("/2.0/repositories/acme", Bearer(alice));
+  EXPECT_EQ(classic.status, 403) << classic.body;
+  EXPECT_EQ(classic.Json()["error"]["detail"]["required"], json({"repository"}));
+  EXPECT_EQ(classic.Header("x-credential-type"), "oauth2");
+  Apply({{"op", "set_scopes"}, {"credential", "alice-consumer"}, {"scopes", {"repository"}}});
+  EXPECT_EQ(Get("/2.0/repositories/acme", Bearer(OAuthToken("alice-consumer"))).status, 200);
+}
+
+TEST_F(EmulatorBitbucketTest, RepositoriesOfAWorkspaceTheCallerCannotSeeAre404) {
+  Start(RepoSeed(1));
+  Apply({{"op", "add_workspace"},
+         {"value", {{"uuid", "{55555555-0000-4000-8000-000000000005}"}, {"slug", "other"}}}});
+  ExpectError(Get("/2.0/repositories/other", AliceRepos()), 404,
+              "No workspace with identifier 'other'.");
+  ExpectError(Get("/2.0/repositories/nowhere", AliceRepos()), 404,
+              "No workspace with identifier 'nowhere'.");
+  EXPECT_EQ(Get("/2.0/repositories/11111111-0000-4000-8000-000000000001", AliceRepos()).status,
+            404);  // a bare UUID
+  Reply braced = Get("/2.0/repositories/%7B11111111-0000-4000-8000-000000000001%7D", AliceRepos());
+  ASSERT_EQ(braced.status, 200) << braced.body;
+  EXPECT_EQ(braced.Json()["size"], 1);
+}
+
+TEST_F(EmulatorBitbucketTest, RepositoriesHonourTheIpAllowlist) {
+  Start(RepoSeed(1));
+  const char* message =
+      "Your IP address is not on this workspace's allowlist. An administrator can change the "
+      "allowlist in the workspace's access controls settings.";
+  ExpectError(Get("/2.0/repositories/gamma", AliceRepos()), 403, message);
+  Apply({{"op", "set_ip_allowlist"}, {"workspace", "acme"}});
+  ExpectError(Get("/2.0/repositories/acme", AliceRepos()), 403, message);
+}
+
+TEST_F(EmulatorBitbucketTest, RepositoriesTakeTheirWorkspacesAccessTokenOnly) {
+  Start(RepoSeed(3));
+  Reply lacking = Get("/2.0/repositories/acme", Wat());  // account:write only
+  EXPECT_EQ(lacking.status, 403) << lacking.body;
+  EXPECT_EQ(lacking.Json()["error"]["detail"]["required"], json({"repository"}));
+  Apply({{"op", "set_scopes"}, {"credential", "acme-wat"}, {"scopes", {"repository"}}});
+  Reply own = Get("/2.0/repositories/acme", Wat());
+  ASSERT_EQ(own.status, 200) << own.body;
+  EXPECT_EQ(own.Json()["size"], 3);
+  ExpectError(Get("/2.0/repositories/beta", Wat()), 403, kWrongMechanism);
+  // Which repository a repository token is bound to is not modelled: refused, not all listed.
+  Apply({{"op", "set_scopes"}, {"credential", "acme-rat"}, {"scopes", {"repository"}}});
+  ExpectError(Get("/2.0/repositories/acme", Bearer(Secret("acme-rat"))), 403, kWrongMechanism);
+}
+
+TEST_F(EmulatorBitbucketTest, RepositoriesRefuseTheFiltersTheEmulatorDoesNotModel) {
+  Start(RepoSeed(2));
+  for (const char* query : {"?q=name%3D%22x%22", "?sort=-updated_on", "?role=admin"}) {
+    EXPECT_EQ(Get(std::string("/2.0/repositories/acme") + query, AliceRepos()).status, 400)
+        << query;
+  }
+}
+
+TEST_F(EmulatorBitbucketTest, RepositoryOpsAddAndRemoveAndKeepIdentifiersUnique) {
+  Apply({{"op", "add_repository"}, {"workspace", "acme"}, {"value", Repo(7, "tools", "OPS")}});
+  Apply({{"op", "add_repository"}, {"workspace", "beta"}, {"value", Repo(8, "tools")}});
+  Reply listed = Get("/2.0/repositories/acme", AliceRepos());
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  ASSERT_EQ(listed.Json()["size"], 1);
+  EXPECT_EQ(listed.Json()["values"][0]["project"]["key"], "OPS");
+
+  json before = emulators_->State();
+  for (const json& refused :
+       {json{{"op", "add_repository"}, {"workspace", "acme"}, {"value", Repo(9, "tools")}},
+        json{{"op", "add_repository"}, {"workspace", "gamma"}, {"value", Repo(7, "copy")}},
+        json{{"op", "add_repository"}, {"workspace", "acme"}, {"value", Repo(9, "a b")}},
+        json{{"op", "add_repository"}, {"workspace", "nowhere"}, {"value", Repo(9, "x")}},
+        json{{"op", "remove_repository"}, {"workspace", "acme"}, {"repository", "nothing"}}}) {
+    EXPECT_FALSE(emulators_->Apply(refused).ok()) << refused.dump();
+  }
+  EXPECT_EQ(emulators_->State(), before);
+
+  Apply({{"op", "remove_repository"},
+         {"workspace", "acme"},
+         {"repository", "F0000000-0000-4000-8000-000000000007"}});  // by uuid, any case
+  EXPECT_EQ(Get("/2.0/repositories/acme", AliceRepos()).Json()["size"], 0);
+  Apply({{"op", "remove_repository"}, {"workspace", "beta"}, {"repository", "tools"}});
+  EXPECT_EQ(Get("/2.0/repositories/beta", AliceRepos()).Json()["size"], 0);
 }
 
 // --- 1.0 groups: reads -------------------------------------------------------------------------

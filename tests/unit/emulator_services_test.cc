@@ -55,6 +55,9 @@ constexpr char kNoScopeToken[] = "arnica-FAKE-none-0002";
 constexpr char kReadToken[] = "arnica-FAKE-read-0003";
 constexpr char kOtherTenantToken[] = "arnica-FAKE-other-0004";
 constexpr int kInventorySize = 7;
+constexpr char kApiRepo[] = "{a0000000-0000-4000-8000-000000000001}";
+constexpr char kScratchRepo[] = "{a0000000-0000-4000-8000-000000000002}";
+constexpr char kSiteRepo[] = "{a0000000-0000-4000-8000-000000000003}";
 
 // Users svc, alice, bob (members of the managed workspaces) and outsider (a member of none);
 // 24 directory groups in managed-ws plus one group without an org id; g-devs is linked to two
@@ -245,6 +248,63 @@ class EmulatorServices : public ::testing::Test {
   }
   static std::string Integration(const std::string& id) {
     return absl::StrCat(paths::kBitbucketIntegrations, "/", id);
+  }
+  httplib::Result Sync(const std::string& id, const std::string& token = kFullToken) const {
+    return Client(Service::kArnica)
+        .Post(Integration(id) + paths::kSyncSuffix, Bearer(token), "", "application/json");
+  }
+  std::string RegisterSvc() const {
+    auto created = Register({{"name", "main"}, {"principal", kSvcEmail}, {"secret", kSvcSecret}});
+    EXPECT_TRUE(created && created->status == 201) << (created ? created->body : "no answer");
+    return created ? BodyOf(created).value("id", "") : "";
+  }
+
+  void Op(const json& op) const {
+    absl::Status applied = emulators_->Apply(op);
+    ASSERT_TRUE(applied.ok()) << applied;
+  }
+
+  // Lets svc-token list repositories, and gives managed-ws two of them (scratch in no project)
+  // and plain-ws one; managed-two has none. kIngested is what ingestion makes of them.
+  void SeedRepositories() const {
+    Op({{"op", "set_scopes"},
+        {"credential", "svc-token"},
+        {"scopes",
+         {"read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket"}}});
+    Op({{"op", "add_repository"},
+        {"workspace", "managed-ws"},
+        {"value", {{"uuid", kApiRepo}, {"slug", "api"}, {"name", "API"}, {"project", "CORE"}}}});
+    Op({{"op", "add_repository"},
+        {"workspace", "managed-ws"},
+        {"value", {{"uuid", kScratchRepo}, {"slug", "scratch"}}}});
+    Op({{"op", "add_repository"},
+        {"workspace", "plain-ws"},
+        {"value", {{"uuid", kSiteRepo}, {"slug", "site"}, {"project", "WEB"}}}});
+  }
+
+  // The tenant's inventory through Arnica's API, one "workspace/name|project|id" per repository.
+  std::vector<std::string> Inventory() const {
+    json body = BodyOf(ArnicaGet(absl::StrCat(paths::kInventoryRepos, "?limit=500")));
+    std::vector<std::string> lines;
+    for (const auto& repo : body["repos"]) {
+      lines.push_back(absl::StrCat(repo["fullName"].get<std::string>(), "|",
+                                   repo["project"].get<std::string>(), "|",
+                                   repo["id"].get<std::string>()));
+    }
+    return lines;
+  }
+  // The credentials Arnica's repository listings authenticated with, in order.
+  std::vector<std::string> ListingCredentials() const {
+    std::vector<std::string> ids;
+    for (const auto& entry : emulators_->Requests()) {
+      if (absl::StartsWith(entry.path, "/2.0/repositories/")) ids.push_back(entry.credential);
+    }
+    return ids;
+  }
+  std::vector<std::string> SortedInventory() const {
+    std::vector<std::string> lines = Inventory();
+    std::sort(lines.begin(), lines.end());
+    return lines;
   }
 
   httplib::Result AdminRoute(const std::string& method, const std::string& path,
@@ -697,6 +757,130 @@ TEST_F(EmulatorServices, ArnicaValidatesOverTlsTrustingTheEmulatorsCa) {
   EXPECT_EQ(created->status, 201) << created->body;
 }
 
+// --- Arnica: ingestion (modelled) ----------------------------------------------------------------
+
+// What ingestion makes of SeedRepositories(), sorted: the id is the uuid, the name the slug.
+const std::vector<std::string> kIngested = {absl::StrCat("managed-ws/api|CORE|", kApiRepo),
+                                            absl::StrCat("managed-ws/scratch||", kScratchRepo),
+                                            absl::StrCat("plain-ws/site|WEB|", kSiteRepo)};
+
+// The TestSeed inventory's entries of one workspace: repo-1, 3, 5, 7 or repo-2, 4, 6.
+std::vector<std::string> Seeded(const std::string& workspace) {
+  std::vector<std::string> lines;
+  for (int i = workspace == "managed-ws" ? 1 : 2; i <= kInventorySize; i += 2) {
+    lines.push_back(absl::StrCat(workspace, "/repo-", i, "|PRJ|repo-", i));
+  }
+  return lines;
+}
+
+TEST_F(EmulatorServices, ArnicaIngestsEveryPageOfTheCoveredWorkspacesOnRegistration) {
+  SeedRepositories();
+  Op({{"op", "set_option"}, {"name", "default_pagelen"}, {"value", 1}});
+  RegisterSvc();
+  // Each covered workspace's entries are replaced, in place: managed-ws's first entry was first.
+  EXPECT_EQ(Inventory(), (std::vector<std::string>{kIngested[0], kIngested[1], kIngested[2]}));
+  EXPECT_EQ(emulators_->Count(Service::kBitbucket, "GET", "/2.0/repositories/managed-ws"), 2);
+  EXPECT_EQ(emulators_->Count(Service::kBitbucket, "GET", "/2.0/repositories/managed-two"), 1);
+  EXPECT_EQ(ListingCredentials(), std::vector<std::string>(4, "svc-token"));
+}
+
+// A registration whose scans cannot list repositories (svc-token lacks the scope) still
+// registers, and the inventory keeps what it had.
+TEST_F(EmulatorServices, ArnicaRegistersEvenWhenNoRepositoryListingWorks) {
+  std::vector<std::string> before = Inventory();
+  ASSERT_EQ(before.size(), static_cast<std::size_t>(kInventorySize));
+  EXPECT_FALSE(RegisterSvc().empty());
+  EXPECT_EQ(Inventory(), before);
+  EXPECT_EQ(emulators_->Count(Service::kBitbucket, "GET", "/2.0/repositories/*"), 3);
+}
+
+TEST_F(EmulatorServices, ArnicaSyncRepairsAWorkspaceMissingFromTheInventory) {
+  SeedRepositories();
+  std::string id = RegisterSvc();
+  Op({{"op", "remove_inventory"}, {"org", "arnica-org-1"}, {"workspace", "managed-ws"}});
+  ASSERT_EQ(Inventory(), std::vector<std::string>{kIngested[2]});
+
+  auto read = ArnicaGet(Integration(id));
+  ASSERT_TRUE(read);
+  ASSERT_EQ(read->status, 200) << read->body;
+  EXPECT_EQ(Inventory().size(), 1u) << "reading an integration never ingests";
+
+  auto synced = Sync(id);
+  ASSERT_TRUE(synced);
+  ASSERT_EQ(synced->status, 200) << synced->body;
+  EXPECT_EQ(BodyOf(synced), BodyOf(read));  // the integration, still connected
+  EXPECT_EQ(BodyOf(synced)["status"], "connected");
+  EXPECT_EQ(SortedInventory(), kIngested);
+}
+
+TEST_F(EmulatorServices, ArnicaSyncOfAnUnknownIntegrationIs404AndNeedsTheWriteScope) {
+  ExpectArnicaError(Sync("int-999"), 404, "Not Found");
+  std::string id = RegisterSvc();
+  auto read_only = Sync(id, kReadToken);
+  ExpectArnicaError(read_only, 403, "Forbidden");
+  EXPECT_TRUE(
+      absl::StrContains(BodyOf(read_only)["message"].get<std::string>(), "integrations:write"));
+  ExpectArnicaError(Sync(id, kOtherTenantToken), 404, "Not Found");
+  EXPECT_EQ(emulators_->Count(Service::kBitbucket, "GET", "/2.0/user"), 1);  // registration only
+}
+
+TEST_F(EmulatorServices, ArnicaSyncWithARevokedCredentialIs400AndMarksTheIntegrationInvalid) {
+  SeedRepositories();
+  std::string id = RegisterSvc();
+  Op({{"op", "revoke_credential"}, {"credential", "svc-token"}});
+  Op({{"op", "remove_inventory"}, {"org", "arnica-org-1"}, {"workspace", "plain-ws"}});
+
+  auto refused = Sync(id);
+  ExpectArnicaError(refused, 400, "Bad Request");
+  EXPECT_TRUE(absl::StartsWith(BodyOf(refused)["message"].get<std::string>(),
+                               "Bitbucket rejected the credential: HTTP 401"))
+      << refused->body;
+  json stored = BodyOf(ArnicaGet(paths::kBitbucketIntegrations))["integrations"][0];
+  EXPECT_EQ(stored["status"], "invalid");
+  EXPECT_EQ(stored["reason"], BodyOf(refused)["message"]);
+  EXPECT_TRUE(stored["workspaces"].empty());
+  EXPECT_EQ(Inventory(), (std::vector<std::string>{kIngested[0], kIngested[1]}));
+  EXPECT_EQ(emulators_->Count(Service::kBitbucket, "GET", "/2.0/repositories/*"), 3);
+}
+
+TEST_F(EmulatorServices, ArnicaKeepsTheLastGoodScanOfAWorkspaceWhoseListingFails) {
+  SeedRepositories();
+  Op({{"op", "set_option"}, {"name", "default_pagelen"}, {"value", 1}});
+  // managed-ws's second page fails: half a listing must not replace anything.
+  AddFault({{"service", "bitbucket"}, {"path", "/2.0/repositories/managed-ws"}, {"page", 2}});
+  std::string id = RegisterSvc();
+  std::vector<std::string> expected = Seeded("managed-ws");
+  expected.push_back(kIngested[2]);  // plain-ws listed fine
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(SortedInventory(), expected);
+
+  // An outage during a sync answers 502 and changes nothing.
+  AddFault({{"service", "bitbucket"}, {"path", "/2.0/user"}, {"status", 503}});
+  ExpectArnicaError(Sync(id), 502, "Bad Gateway");
+  EXPECT_EQ(SortedInventory(), expected);
+  EXPECT_EQ(BodyOf(ArnicaGet(Integration(id)))["status"], "connected");
+
+  auto synced = Sync(id);
+  ASSERT_TRUE(synced);
+  EXPECT_EQ(synced->status, 200) << synced->body;
+  EXPECT_EQ(SortedInventory(), kIngested);
+}
+
+TEST_F(EmulatorServices, ArnicaRotationIngestsWithTheNewCredential) {
+  SeedRepositories();
+  std::string id = RegisterSvc();
+  Op({{"op", "remove_inventory"}, {"org", "arnica-org-1"}, {"workspace", "managed-ws"}});
+  Op({{"op", "set_scopes"},
+      {"credential", "svc-token-2"},
+      {"scopes",
+       {"read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket"}}});
+  auto rotated = Rotate(id, {{"principal", kSvcEmail}, {"secret", kSvcSecret2}});
+  ASSERT_TRUE(rotated);
+  ASSERT_EQ(rotated->status, 200) << rotated->body;
+  EXPECT_EQ(SortedInventory(), kIngested);
+  EXPECT_EQ(ListingCredentials().back(), "svc-token-2");
+}
+
 // --- Faults from the core, with these services' error bodies -------------------------------------
 
 TEST_F(EmulatorServices, ResetFaultDropsTheConnection) {
@@ -870,6 +1054,29 @@ TEST(EmulatorServicesDefaultSeed, TheServiceAccountsTokenPassesArnicasValidation
   ASSERT_TRUE(created);
   ASSERT_EQ(created->status, 201) << created->body;
   EXPECT_EQ(BodyOf(created)["workspaces"].size(), 3u);
+}
+
+// The seeded inventory is what ingestion would produce, so that tests reading it mean the same
+// before and after an integration is registered.
+TEST(EmulatorServicesDefaultSeed, TheSeededInventoryIsWhatIngestionProduces) {
+  auto emulators = Emulators::Start({.seed = ReadJsonFile(DefaultSeedPath())});
+  ASSERT_TRUE(emulators.ok()) << emulators.status();
+  json before = (*emulators)->State()["arnica_tenants"][0];
+  ASSERT_EQ(before["inventory"].size(), 5u);
+  httplib::Client client((*emulators)->url(Service::kArnica));
+  json body = {{"name", "default"},
+               {"principal", "arnica-svc@example.com"},
+               {"secret", "ATATT3xFAKEFAKEFAKE-arnica-svc-api-token-0001"}};
+  auto created = client.Post(paths::kBitbucketIntegrations,
+                             Bearer(before["tokens"][0]["token"].get<std::string>()), body.dump(),
+                             "application/json");
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  EXPECT_EQ((*emulators)->Count(Service::kBitbucket, "GET", "/2.0/repositories/*"), 3);
+  for (const auto& entry : (*emulators)->Requests()) {
+    if (entry.service == "bitbucket") EXPECT_EQ(entry.status, 200) << entry.path;
+  }
+  EXPECT_EQ((*emulators)->State()["arnica_tenants"][0]["inventory"], before["inventory"]);
 }
 
 }  // namespace
