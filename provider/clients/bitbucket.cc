@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "provider/clients/fields.h"
+#include "provider/clients/ip_allowlist.h"
 #include "provider/http/bitbucket_errors.h"
 #include "provider/http/paging.h"
 
@@ -227,7 +228,7 @@ absl::StatusOr<http::Response> BitbucketClient::Send(http::Request request, std:
 }
 
 absl::StatusOr<std::vector<json>> BitbucketClient::WithAuthorization(
-    std::stop_token stop,
+    std::stop_token stop, std::string_view workspace,
     const std::function<absl::StatusOr<std::vector<json>>(http::HeaderList)>& fetch) {
   bool refreshable = std::holds_alternative<OAuthConsumer>(options_.credential);
   absl::StatusOr<std::vector<json>> items;
@@ -237,33 +238,45 @@ absl::StatusOr<std::vector<json>> BitbucketClient::WithAuthorization(
     items = fetch(*std::move(authorization));
     if (items.ok() || !absl::IsUnauthenticated(items.status()) || !refreshable) break;
   }
-  if (!items.ok()) return Explained(items.status());
+  if (!items.ok()) return Explained(items.status(), workspace);
   return items;
 }
 
 absl::StatusOr<std::vector<json>> BitbucketClient::SendPaged(http::Request first,
-                                                             std::stop_token stop) {
-  return WithAuthorization(stop, [&](http::HeaderList authorization) {
+                                                             std::stop_token stop,
+                                                             std::string_view workspace) {
+  return WithAuthorization(stop, workspace, [&](http::HeaderList authorization) {
     first.secret_headers = std::move(authorization);
     return http::FetchAllPages(*http_, first, stop);
   });
 }
 
 absl::StatusOr<std::vector<json>> BitbucketClient::SendBareArray(http::Request request,
-                                                                 std::stop_token stop) {
-  return WithAuthorization(stop, [&](http::HeaderList authorization) {
+                                                                 std::stop_token stop,
+                                                                 std::string_view workspace) {
+  return WithAuthorization(stop, workspace, [&](http::HeaderList authorization) {
     request.secret_headers = std::move(authorization);
     return http::FetchBareArray(*http_, request, stop);
   });
 }
 
-absl::Status BitbucketClient::ErrorFor(const http::Response& response) const {
-  return Explained(http::ToStatus(http::ParseBitbucketError(response)));
+absl::Status BitbucketClient::ErrorFor(const http::Response& response,
+                                       std::string_view workspace) const {
+  return Explained(http::ToStatus(http::ParseBitbucketError(response)), workspace);
 }
 
-// A 401 from Bitbucket says nothing about why; the credential's kind usually does.
-absl::Status BitbucketClient::Explained(absl::Status status) const {
+absl::Status BitbucketClient::Explained(absl::Status status, std::string_view workspace) const {
   std::optional<http::ServiceError> error = http::ServiceErrorOf(status);
+  // An IP allowlist belongs to a workspace: named, the user learns which settings to change.
+  if (error && IsIpAllowlistRefusal(*error) && !workspace.empty()) {
+    return http::ToStatus(
+        *error, absl::StrCat("Bitbucket refused a call for the workspace ",
+                             http::CleanServerText(workspace, 100),
+                             " because of the workspace's IP allowlist (HTTP ", error->status,
+                             error->message.empty() ? "" : ": ", error->message, "). ",
+                             IpAllowlistAdvice(workspace)));
+  }
+  // A 401 from Bitbucket says nothing about why; the credential's kind usually does.
   if (!error || error->status != 401) return status;
   std::string head =
       absl::StrCat("Bitbucket refused the ", CredentialKind(options_.credential), " (HTTP 401",
@@ -364,7 +377,7 @@ absl::StatusOr<WorkspaceMembership> BitbucketClient::GetUserWorkspacePermission(
   std::string path = absl::StrCat("/2.0/user/workspaces/", EncodeSegment(workspace), "/permission");
   absl::StatusOr<http::Response> response = Send({.url = Url(path)}, stop);
   if (!response.ok()) return response.status();
-  if (!Success(*response)) return ErrorFor(*response);
+  if (!Success(*response)) return ErrorFor(*response, workspace);
   absl::StatusOr<json> body = ParseObject(*response, "GET /2.0/user/workspaces/{ws}/permission");
   if (!body.ok()) return body.status();
   absl::StatusOr<WorkspaceMembership> membership =
@@ -379,7 +392,7 @@ absl::StatusOr<Workspace> BitbucketClient::GetWorkspace(std::string_view workspa
   absl::StatusOr<http::Response> response =
       Send({.url = Url(absl::StrCat("/2.0/workspaces/", EncodeSegment(workspace)))}, stop);
   if (!response.ok()) return response.status();
-  if (!Success(*response)) return ErrorFor(*response);
+  if (!Success(*response)) return ErrorFor(*response, workspace);
   absl::StatusOr<json> body = ParseObject(*response, "GET /2.0/workspaces/{ws}");
   if (!body.ok()) return body.status();
   std::optional<std::string> uuid = CanonicalUuid(StringField(*body, "uuid"));
@@ -391,7 +404,7 @@ absl::StatusOr<std::vector<WorkspaceMembership>> BitbucketClient::ListWorkspaceM
     std::string_view workspace, std::stop_token stop) {
   std::string url =
       Url(absl::StrCat("/2.0/workspaces/", EncodeSegment(workspace), "/members?pagelen=100"));
-  absl::StatusOr<std::vector<json>> items = SendPaged({.url = url}, stop);
+  absl::StatusOr<std::vector<json>> items = SendPaged({.url = url}, stop, workspace);
   if (!items.ok()) return items.status();
   return ParseMemberships(*items, "GET /2.0/workspaces/{ws}/members");
 }
@@ -403,7 +416,7 @@ absl::StatusOr<std::optional<WorkspaceMembership>> BitbucketClient::GetWorkspace
   absl::StatusOr<http::Response> response = Send({.url = Url(path)}, stop);
   if (!response.ok()) return response.status();
   if (response->status == 404) return std::nullopt;
-  if (!Success(*response)) return ErrorFor(*response);
+  if (!Success(*response)) return ErrorFor(*response, workspace);
   absl::StatusOr<json> body = ParseObject(*response, "GET /2.0/workspaces/{ws}/members/{member}");
   if (!body.ok()) return body.status();
   absl::StatusOr<WorkspaceMembership> membership =
@@ -423,7 +436,7 @@ absl::StatusOr<std::vector<WorkspaceMembership>> BitbucketClient::FindWorkspaceM
   std::string filter = absl::StrCat("user.email IN (", absl::StrJoin(quoted, ", "), ")");
   std::string url = Url(absl::StrCat("/2.0/workspaces/", EncodeSegment(workspace),
                                      "/members?pagelen=100&q=", EncodeSegment(filter)));
-  absl::StatusOr<std::vector<json>> items = SendPaged({.url = url}, stop);
+  absl::StatusOr<std::vector<json>> items = SendPaged({.url = url}, stop, workspace);
   if (!items.ok()) return items.status();
   return ParseMemberships(*items, "GET /2.0/workspaces/{ws}/members?q=user.email");
 }
@@ -436,15 +449,15 @@ absl::StatusOr<std::vector<WorkspaceMembership>> BitbucketClient::ListWorkspaceP
     absl::StrAppend(
         &url, "&q=", EncodeSegment(absl::StrCat("permission=\"", std::string(permission), "\"")));
   }
-  absl::StatusOr<std::vector<json>> items = SendPaged({.url = url}, stop);
+  absl::StatusOr<std::vector<json>> items = SendPaged({.url = url}, stop, workspace);
   if (!items.ok()) return items.status();
   return ParseMemberships(*items, "GET /2.0/workspaces/{ws}/permissions");
 }
 
 absl::StatusOr<std::vector<Group>> BitbucketClient::ListGroups(std::string_view workspace,
                                                                std::stop_token stop) {
-  absl::StatusOr<std::vector<json>> items =
-      SendBareArray({.url = Url(absl::StrCat("/1.0/groups/", EncodeSegment(workspace)))}, stop);
+  absl::StatusOr<std::vector<json>> items = SendBareArray(
+      {.url = Url(absl::StrCat("/1.0/groups/", EncodeSegment(workspace)))}, stop, workspace);
   if (!items.ok()) return items.status();
   std::vector<Group> groups;
   for (const json& item : *items) {
@@ -461,7 +474,7 @@ absl::StatusOr<std::optional<std::vector<BitbucketUser>>> BitbucketClient::ListG
     std::string_view workspace, std::string_view group, std::stop_token stop) {
   std::string path =
       absl::StrCat("/1.0/groups/", EncodeSegment(workspace), "/", EncodeSegment(group), "/members");
-  absl::StatusOr<std::vector<json>> items = SendBareArray({.url = Url(path)}, stop);
+  absl::StatusOr<std::vector<json>> items = SendBareArray({.url = Url(path)}, stop, workspace);
   if (absl::IsNotFound(items.status())) return std::nullopt;
   if (!items.ok()) return items.status();
   std::vector<BitbucketUser> members;
@@ -485,7 +498,7 @@ absl::StatusOr<BitbucketUser> BitbucketClient::AddGroupMember(std::string_view w
                                                   .body = "{}"},
                                                  stop);
   if (!response.ok()) return response.status();
-  if (!Success(*response)) return ErrorFor(*response);
+  if (!Success(*response)) return ErrorFor(*response, workspace);
   json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   return ParseUser(body, "PUT /1.0/groups/{ws}/{group}/members/{user}");
 }
@@ -496,7 +509,7 @@ absl::Status BitbucketClient::RemoveGroupMember(std::string_view workspace, std:
                                   EncodeSegment(group), "/members/", EncodeSegment(user_uuid));
   absl::StatusOr<http::Response> response = Send({.method = "DELETE", .url = Url(path)}, stop);
   if (!response.ok()) return response.status();
-  if (!Success(*response)) return ErrorFor(*response);
+  if (!Success(*response)) return ErrorFor(*response, workspace);
   return absl::OkStatus();
 }
 

@@ -4,7 +4,10 @@
 // status carrying an http::ServiceError (http::ServiceErrorOf) whose message says what to do.
 //
 // Workspaces are always addressed by slug on 1.0 paths (a UUID there is refused since 2026);
-// users by their braced UUID. Nothing here ever puts a secret into a message.
+// users by their braced UUID. Nothing here ever puts a secret into a message. A call about one
+// workspace that the workspace's IP allowlist refuses (http::ServiceError kind "ip_allowlist")
+// fails with PermissionDenied and a message naming the workspace, its settings page and the
+// addresses to allow (IpAllowlistAdvice in clients/ip_allowlist.h).
 //
 // Thread safety: a BitbucketClient may be shared by any number of threads.
 #pragma once
@@ -177,22 +180,30 @@ class BitbucketClient {
  private:
   struct BearerCache;
 
+  // In the helpers below, `workspace` is the workspace a call is about as its caller named it
+  // (slug or UUID), or empty for a call about none; it only goes into Explained()'s messages.
+
   // Sends a request with the credential's Authorization, refreshing an OAuth bearer once on
   // 401. Non-2xx answers are returned as responses; errors are the transport's.
   absl::StatusOr<http::Response> Send(http::Request request, std::stop_token stop);
   // Every page of a 2.0 list, with the same 401 handling as Send.
-  absl::StatusOr<std::vector<nlohmann::json>> SendPaged(http::Request first, std::stop_token stop);
+  absl::StatusOr<std::vector<nlohmann::json>> SendPaged(http::Request first, std::stop_token stop,
+                                                        std::string_view workspace = {});
   // A 1.0 bare-array listing, with the same 401 handling as Send.
   absl::StatusOr<std::vector<nlohmann::json>> SendBareArray(http::Request request,
-                                                            std::stop_token stop);
+                                                            std::stop_token stop,
+                                                            std::string_view workspace = {});
   // Runs `fetch` with the credential's Authorization, and for an OAuth consumer once more with
   // a fresh bearer when the first try is refused; a failure is Explained().
   absl::StatusOr<std::vector<nlohmann::json>> WithAuthorization(
-      std::stop_token stop,
+      std::stop_token stop, std::string_view workspace,
       const std::function<absl::StatusOr<std::vector<nlohmann::json>>(http::HeaderList)>& fetch);
   absl::StatusOr<http::HeaderList> Authorization(std::stop_token stop, bool refresh);
-  absl::Status ErrorFor(const http::Response& response) const;
-  absl::Status Explained(absl::Status status) const;
+  // A failed response as a status, Explained().
+  absl::Status ErrorFor(const http::Response& response, std::string_view workspace = {}) const;
+  // The one place a failure gets the message for its cause: a 401 the credential kind's remedy,
+  // and an IP allowlist refusal of a call about `workspace` the workspace and what to allow.
+  absl::Status Explained(absl::Status status, std::string_view workspace = {}) const;
   std::string Url(std::string_view path) const;
 
   std::shared_ptr<http::Client> http_;

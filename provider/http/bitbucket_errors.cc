@@ -295,6 +295,15 @@ std::string CleanServerText(std::string_view text, std::size_t max_bytes) {
   return out;
 }
 
+bool MentionsIpAllowlist(std::string_view text) {
+  std::string lower = absl::AsciiStrToLower(std::string(text));
+  for (const char* word : {"allowlist", "allow list", "allow-list", "whitelist", "white list",
+                           "white-list", "ip address"}) {
+    if (absl::StrContains(lower, word)) return true;
+  }
+  return false;
+}
+
 std::vector<std::string> ServiceError::MissingScopes() const {
   std::vector<std::string> missing;
   for (const std::string& scope : required_scopes) {
@@ -330,6 +339,10 @@ ServiceError ParseBitbucketError(const Response& response) {
   if (!error.required_scopes.empty() && (response.status == 403 || response.status == 400)) {
     error.kind = "missing_scope";
   }
+  if (response.status == 403 &&
+      (MentionsIpAllowlist(error.message) || MentionsIpAllowlist(error.detail.value_or("")))) {
+    error.kind = "ip_allowlist";
+  }
   if (response.status == 410) {
     error.gone = true;
     if (!error.replacement) error.replacement = FindEndpoint(error.detail.value_or(""));
@@ -357,6 +370,15 @@ std::string ServiceError::ForDiagnostic() const {
                         "includes ",
                         missing.size() == 1 ? "this scope" : "these scopes",
                         " and update the provider configuration.");
+  }
+  if (kind == "ip_allowlist") {
+    // The caller knows the workspace and adds the rest (clients/ip_allowlist.h); this is what
+    // can be said without it.
+    return absl::StrCat(head,
+                        ". The workspace's IP allowlist refused the address this call came "
+                        "from: an administrator of the workspace can add the public IP address "
+                        "of the machine running OpenTofu in the workspace settings, under Access "
+                        "controls.");
   }
   switch (status) {
     case 401:

@@ -20,8 +20,11 @@ struct ServiceError {
   std::string service = "Bitbucket";
   long status = 0;
   // A short stable word for the failure: "unauthorized", "missing_scope", "forbidden",
-  // "not_found", "method_not_allowed", "gone", "rate_limited", "server_error", "bad_request",
-  // "conflict", "client_error" or "unexpected_status".
+  // "ip_allowlist", "not_found", "method_not_allowed", "gone", "rate_limited", "server_error",
+  // "bad_request", "conflict", "client_error" or "unexpected_status".
+  // "ip_allowlist" is a 403 whose message or detail MentionsIpAllowlist(): a workspace's IP
+  // allowlist refused the caller's address (it wins over "missing_scope", whose headers may come
+  // with any 403). BitbucketClient adds the workspace and what to do (clients/ip_allowlist.h).
   std::string kind;
   // The server's message (2.0 `error.message`), or cleaned text of a non-JSON body; may be empty.
   std::string message;
@@ -42,6 +45,11 @@ struct ServiceError {
   // The required scopes not among the granted ones (all required ones when nothing is granted).
   std::vector<std::string> MissingScopes() const;
 };
+
+// Whether a server's text speaks of an IP allowlist: "allowlist", "whitelist" (also as two
+// words or hyphenated) or "IP address", in any case. Bitbucket's real wording for an allowlist
+// refusal is not published, so any of these in a 403 counts.
+bool MentionsIpAllowlist(std::string_view text);
 
 // Never fails: an unknown body shape still gives a ServiceError with the status and some text.
 ServiceError ParseBitbucketError(const Response& response);

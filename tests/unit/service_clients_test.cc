@@ -13,6 +13,7 @@
 #include "provider/clients/arnica.h"
 #include "provider/clients/atlassian_admin.h"
 #include "provider/clients/bitbucket.h"
+#include "provider/clients/ip_allowlist.h"
 #include "provider/http/bitbucket_errors.h"
 #include "provider/plugin/log.h"
 #include "tests/emulators/emulator.h"
@@ -343,6 +344,93 @@ TEST_F(ServiceClientsTest, MissingScopeNamesGrantedAndRequired) {
   EXPECT_EQ(error->kind, "missing_scope");
   EXPECT_EQ(error->MissingScopes(), std::vector<std::string>{"read:workspace:bitbucket"});
   EXPECT_NE(workspaces.status().message().find("read:workspace:bitbucket"), std::string::npos);
+}
+
+// An IP allowlist refusal of a call about a workspace names the workspace, its access-controls
+// page, the machine running OpenTofu and Arnica's addresses, whichever call it was.
+TEST_F(ServiceClientsTest, IpAllowlistRefusalOfEveryWorkspaceCallNamesTheWorkspaceAndAddresses) {
+  ASSERT_TRUE(emulators_->Apply({{"op", "set_ip_allowlist"}, {"workspace", "ws-001"}}).ok());
+  BitbucketClient client = Bitbucket(Consumer());  // the owner: nothing else refuses it
+  BitbucketClient token = Bitbucket(ServiceToken());
+  std::vector<std::pair<std::string, absl::Status>> calls = {
+      {"GetWorkspace", token.GetWorkspace("ws-001").status()},
+      {"GetUserWorkspacePermission", token.GetUserWorkspacePermission("ws-001").status()},
+      {"ListWorkspaceMembers", client.ListWorkspaceMembers("ws-001").status()},
+      {"GetWorkspaceMember", client.GetWorkspaceMember("ws-001", kServiceUser).status()},
+      {"FindWorkspaceMembersByEmail",
+       client.FindWorkspaceMembersByEmail("ws-001", {"someone@example.test"}).status()},
+      {"ListWorkspacePermissions", client.ListWorkspacePermissions("ws-001").status()},
+      {"ListGroups", client.ListGroups("ws-001").status()},
+      {"ListGroupMembers", client.ListGroupMembers("ws-001", "administrators").status()},
+      {"AddGroupMember", client.AddGroupMember("ws-001", "administrators", kServiceUser).status()},
+      {"RemoveGroupMember", client.RemoveGroupMember("ws-001", "administrators", kAdminUser)},
+  };
+  for (const auto& [name, status] : calls) {
+    SCOPED_TRACE(name);
+    EXPECT_TRUE(absl::IsPermissionDenied(status)) << status;
+    auto error = http::ServiceErrorOf(status);
+    ASSERT_TRUE(error.has_value()) << status;
+    EXPECT_EQ(error->kind, "ip_allowlist");
+    EXPECT_TRUE(IsIpAllowlistRefusal(*error));
+    std::string message(status.message());
+    EXPECT_NE(message.find("Bitbucket refused a call for the workspace ws-001 because of the "
+                           "workspace's IP allowlist (HTTP 403: Your IP address is not on"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("https://bitbucket.org/ws-001/workspace/settings/access-controls"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("machine running OpenTofu"), std::string::npos) << message;
+    EXPECT_NE(message.find("18.221.115.1"), std::string::npos) << message;  // first Arnica US
+    EXPECT_NE(message.find("18.199.13.52"), std::string::npos) << message;  // first Arnica EU
+    EXPECT_NE(message.find(IpAllowlistAdvice("ws-001")), std::string::npos) << message;
+    ExpectNoSecret(status);
+  }
+  // The other workspaces are not behind the allowlist.
+  EXPECT_TRUE(client.ListGroupMembers("ws-000", "administrators").ok());
+
+  // A workspace named by UUID is named so; the page's URL then needs the slug.
+  auto by_uuid = token.GetWorkspace(WorkspaceUuid(1));
+  std::string message(by_uuid.status().message());
+  EXPECT_NE(message.find("workspace " + WorkspaceUuid(1)), std::string::npos) << message;
+  EXPECT_NE(message.find("https://bitbucket.org/<workspace-slug>/workspace/settings/"),
+            std::string::npos)
+      << message;
+
+  // Off again, the same calls work.
+  ASSERT_TRUE(
+      emulators_->Apply({{"op", "set_ip_allowlist"}, {"workspace", "ws-001"}, {"blocks", false}})
+          .ok());
+  EXPECT_TRUE(token.GetWorkspace("ws-001").ok());
+  auto members = client.ListGroupMembers("ws-001", "administrators");
+  ASSERT_TRUE(members.ok()) << members.status();
+  ASSERT_TRUE(members->has_value());
+  ASSERT_EQ((*members)->size(), 1u);  // the refused add and remove changed nothing
+  EXPECT_EQ((**members)[0].uuid, kAdminUser);
+}
+
+// A workspace call refused for any other reason is not taken for an allowlist refusal.
+TEST_F(ServiceClientsTest, Other403sOfWorkspaceCallsAreNotAllowlistRefusals) {
+  std::vector<std::pair<std::string, absl::Status>> calls = {
+      // Missing scope: the narrow token cannot read workspaces.
+      {"missing scope", Bitbucket(ApiToken{"arnica-svc@example.test", Secret("ATATT3xNARROW")})
+                            .GetWorkspace("ws-000")
+                            .status()},
+      // A workspace access token used on another workspace.
+      {"other workspace's token",
+       Bitbucket(AccessToken{Secret("ws-access")}).GetWorkspace("ws-001").status()},
+  };
+  for (const auto& [name, status] : calls) {
+    SCOPED_TRACE(name);
+    EXPECT_TRUE(absl::IsPermissionDenied(status)) << status;
+    auto error = http::ServiceErrorOf(status);
+    ASSERT_TRUE(error.has_value()) << status;
+    EXPECT_NE(error->kind, "ip_allowlist");
+    EXPECT_FALSE(IsIpAllowlistRefusal(*error));
+    EXPECT_EQ(status.message().find("allowlist"), std::string::npos) << status;
+    EXPECT_EQ(status.message().find("18.221.115.1"), std::string::npos) << status;
+  }
+  EXPECT_EQ(http::ServiceErrorOf(calls[0].second)->kind, "missing_scope");
 }
 
 TEST_F(ServiceClientsTest, RemovedEndpointIsGoneWithTheAnnouncement) {
