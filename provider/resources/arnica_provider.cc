@@ -5,12 +5,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "provider/http/bitbucket_errors.h"
 #include "provider/http/client.h"
 #include "provider/http/url.h"
 #include "provider/plugin/log.h"
 #include "provider/resources/bitbucket_credential.h"
 #include "provider/resources/bitbucket_group_membership.h"
 #include "provider/resources/bitbucket_group_memberships.h"
+#include "provider/resources/bitbucket_integration.h"
 #include "provider/resources/bitbucket_user.h"
 #include "provider/resources/bitbucket_workspaces.h"
 #include "provider/resources/services.h"
@@ -194,6 +196,7 @@ class ArnicaProvider final : public tf::Provider {
     AddDataSource(NewBitbucketWorkspaces());
     AddDataSource(NewBitbucketUser());
     AddResource(NewBitbucketCredential());
+    AddResource(NewBitbucketIntegration());
     AddFunction(NewRequiredScopesFunction());
   }
 
@@ -252,6 +255,7 @@ class ArnicaProvider final : public tf::Provider {
     ConfigureBitbucket(config, *services);
     ConfigureAdmin(config, *services);
     ConfigureArnica(config, *services);
+    if (services->arnica) CheckArnicaToken(*services->arnica, response.diagnostics);
     response.provider_data = services;
   }
 
@@ -321,6 +325,31 @@ class ArnicaProvider final : public tf::Provider {
                            .base_url = settings.Get("base_url", clients::kAtlassianAdminApiUrl),
                            .org_id = settings.Get("org_id"),
                            .api_key = settings.Get("api_key")});
+  }
+
+  // Arnica answers 403 for a wrong, expired or revoked key (never 401), so a 403 here means the
+  // key, and the diagnostic says so instead of leaving it to the first resource that fails.
+  static void CheckArnicaToken(clients::ArnicaClient& arnica, tf::Diagnostics& diagnostics) {
+    absl::StatusOr<clients::ArnicaTokenInfo> info = arnica.CheckToken();
+    if (info.ok()) {
+      plugin::Log::Debug("Arnica accepted the API token",
+                         {{"arnica_org_id", info->org_id}, {"key_id", info->key_id}});
+      return;
+    }
+    std::optional<http::ServiceError> error = http::ServiceErrorOf(info.status());
+    if (error && (error->status == 403 || error->status == 401)) {
+      diagnostics.AddError(
+          "Arnica Refused the API Token",
+          absl::StrCat("Arnica answered HTTP ", error->status,
+                       " to GET /v1/auth/token, the check any valid key passes: the "
+                       "key in `arnica.api_token` (or ARNICA_API_TOKEN) is wrong, expired or "
+                       "revoked. Create a key in Arnica under Admin, API, with the scopes "
+                       "integrations:read, integrations:write and inventory:read, and set it."),
+          AttributePath::Root("arnica").Attr("api_token"));
+      return;
+    }
+    AddServiceError(diagnostics, "Checking the Arnica API Token Failed", info.status(),
+                    AttributePath::Root("arnica").Attr("base_url"));
   }
 
   static void ConfigureArnica(const Value& config, Services& services) {

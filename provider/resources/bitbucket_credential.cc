@@ -57,11 +57,6 @@ Value AllowExtraOf(const Value& config) {
   return allow.is_null() ? Value::Bool(false) : allow;
 }
 
-// Which secret attribute the configuration uses: secret_wo when set, else secret.
-const char* SecretAttribute(const Value& config) {
-  return config.GetAttr("secret_wo").is_null() ? "secret" : "secret_wo";
-}
-
 // Everything a verification needs, when the configuration knows all of it.
 std::optional<CredentialCheck> CheckOf(const Value& config) {
   Value kind = KindOf(config);
@@ -182,7 +177,7 @@ class BitbucketCredential final : public tf::Resource {
           AttributePath::Root("kind"));
       return;
     }
-    ValidateSecret(config, diagnostics);
+    ValidateSecretInputs(config, diagnostics);
     if (!kind.is_known_non_null()) return;
     Value principal = config.GetAttr("principal");
     if (!principal.is_unknown()) {
@@ -281,57 +276,6 @@ class BitbucketCredential final : public tf::Resource {
   }
 
  private:
-  static void ValidateSecret(const Value& config, tf::Diagnostics& diagnostics) {
-    Value wo = config.GetAttr("secret_wo");
-    Value plain = config.GetAttr("secret");
-    Value version = config.GetAttr("secret_wo_version");
-    if (!wo.is_null() && !plain.is_null()) {
-      diagnostics.AddError("Conflicting Secrets",
-                           "Set exactly one of `secret_wo` (recommended) and `secret`.",
-                           AttributePath::Root("secret"));
-    } else if (wo.is_null() && plain.is_null()) {
-      diagnostics.AddError(
-          "Secret Missing",
-          "Set `secret_wo` to the token (write-only: never stored), with `secret_wo_version`, "
-          "or, on hosts older than OpenTofu/Terraform 1.11, `secret`.",
-          AttributePath::Root("secret_wo"));
-    }
-    for (const char* name : {"secret_wo", "secret"}) {
-      Value value = config.GetAttr(name);
-      if (!value.is_known_non_null()) continue;
-      const std::string& text = value.AsString();
-      if (text.empty()) {
-        diagnostics.AddError(
-            "Empty Secret",
-            absl::StrCat("`", name, "` must not be empty: set it to the token, or remove it."),
-            AttributePath::Root(name));
-      } else if (absl::ascii_isspace(text.front()) || absl::ascii_isspace(text.back())) {
-        diagnostics.AddError(
-            "Secret Has Surrounding Whitespace",
-            absl::StrCat("`", name,
-                         "` begins or ends with whitespace, which no Bitbucket token does (a "
-                         "copy-and-paste slip, or a file read without trimming: wrap it in "
-                         "trimspace())."),
-            AttributePath::Root(name));
-      }
-    }
-    if (!version.is_null() && wo.is_null() && !plain.is_null()) {
-      diagnostics.AddError("Version Without Write-Only Secret",
-                           "`secret_wo_version` tells rotations of `secret_wo` apart; with "
-                           "`secret` it has no meaning. Remove it, or move the token to "
-                           "`secret_wo`.",
-                           AttributePath::Root("secret_wo_version"));
-    }
-    if (!plain.is_null() && wo.is_null()) {
-      diagnostics.AddWarning(
-          "Secret Kept in State",
-          "`secret` is sensitive, so it is hidden in plan output, but it is stored in the state "
-          "file in plain text. On OpenTofu or Terraform 1.11 and newer use `secret_wo` with "
-          "`secret_wo_version` instead, which is never stored.",
-          AttributePath::Root("secret"));
-    }
-  }
-
   static void ValidateScopes(const std::string& kind, const Value& required,
                              tf::Diagnostics& diagnostics) {
     if (!required.is_known_non_null()) return;

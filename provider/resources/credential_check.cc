@@ -331,4 +331,63 @@ std::optional<std::string> FingerprintSalt(std::string_view fingerprint) {
 
 std::string NewCredentialId() { return RandomHex(16); }
 
+const char* SecretAttribute(const tf::Value& config) {
+  return config.GetAttr("secret_wo").is_null() ? "secret" : "secret_wo";
+}
+
+bool LooksLikeAccessToken(std::string_view secret) {
+  return secret.starts_with(kAccessTokenPrefix);
+}
+
+void ValidateSecretInputs(const tf::Value& config, tf::Diagnostics& diagnostics) {
+  tf::Value wo = config.GetAttr("secret_wo");
+  tf::Value plain = config.GetAttr("secret");
+  tf::Value version = config.GetAttr("secret_wo_version");
+  if (!wo.is_null() && !plain.is_null()) {
+    diagnostics.AddError("Conflicting Secrets",
+                         "Set exactly one of `secret_wo` (recommended) and `secret`.",
+                         AttributePath::Root("secret"));
+  } else if (wo.is_null() && plain.is_null()) {
+    diagnostics.AddError(
+        "Secret Missing",
+        "Set `secret_wo` to the token (write-only: never stored), with `secret_wo_version`, "
+        "or, on hosts older than OpenTofu/Terraform 1.11, `secret`.",
+        AttributePath::Root("secret_wo"));
+  }
+  for (const char* name : {"secret_wo", "secret"}) {
+    tf::Value value = config.GetAttr(name);
+    if (!value.is_known_non_null()) continue;
+    const std::string& text = value.AsString();
+    if (text.empty()) {
+      diagnostics.AddError(
+          "Empty Secret",
+          absl::StrCat("`", name, "` must not be empty: set it to the token, or remove it."),
+          AttributePath::Root(name));
+    } else if (absl::ascii_isspace(text.front()) || absl::ascii_isspace(text.back())) {
+      diagnostics.AddError(
+          "Secret Has Surrounding Whitespace",
+          absl::StrCat("`", name,
+                       "` begins or ends with whitespace, which no Bitbucket token does (a "
+                       "copy-and-paste slip, or a file read without trimming: wrap it in "
+                       "trimspace())."),
+          AttributePath::Root(name));
+    }
+  }
+  if (!version.is_null() && wo.is_null() && !plain.is_null()) {
+    diagnostics.AddError("Version Without Write-Only Secret",
+                         "`secret_wo_version` tells rotations of `secret_wo` apart; with "
+                         "`secret` it has no meaning. Remove it, or move the token to "
+                         "`secret_wo`.",
+                         AttributePath::Root("secret_wo_version"));
+  }
+  if (!plain.is_null() && wo.is_null()) {
+    diagnostics.AddWarning(
+        "Secret Kept in State",
+        "`secret` is sensitive, so it is hidden in plan output, but it is stored in the state "
+        "file in plain text. On OpenTofu or Terraform 1.11 and newer use `secret_wo` with "
+        "`secret_wo_version` instead, which is never stored.",
+        AttributePath::Root("secret"));
+  }
+}
+
 }  // namespace arnica::resources

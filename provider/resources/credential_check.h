@@ -16,6 +16,7 @@
 
 #include "provider/http/client.h"
 #include "provider/tf/diagnostics.h"
+#include "provider/tf/value.h"
 
 namespace arnica::resources {
 
@@ -68,6 +69,17 @@ std::string NewFingerprintSalt();
 std::string Fingerprint(std::string_view secret, std::string_view salt);
 // The salt of a fingerprint this code wrote; nullopt for anything else.
 std::optional<std::string> FingerprintSalt(std::string_view fingerprint);
+
+// The secret inputs shared by every resource that takes the service account's token:
+// `secret_wo` (write-only) with `secret_wo_version`, or `secret` (kept in state). Exactly one
+// of the two, neither empty nor padded with whitespace, and a version only with `secret_wo`;
+// a warning for `secret`.
+void ValidateSecretInputs(const tf::Value& config, tf::Diagnostics& diagnostics);
+// Which of them the configuration uses: "secret_wo" when set, else "secret".
+const char* SecretAttribute(const tf::Value& config);
+// A Bitbucket workspace, project or repository access token (prefix ATCTT), which acts for no
+// account.
+bool LooksLikeAccessToken(std::string_view secret);
 
 // A fresh random identifier (32 hex digits) for a new credential object.
 std::string NewCredentialId();

@@ -3,8 +3,10 @@
 // them administered in admin.atlassian.com, then drift, respelling, import and destroy.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "nlohmann/json.hpp"
 #include "tests/e2e/tofu_harness.h"
@@ -201,6 +203,39 @@ TEST_F(MembershipTest, AUserOutsideTheWorkspaceIsADiagnosticThatSaysWhatToDo) {
   EXPECT_NE(applied.exit_code, 0);
   EXPECT_NE(applied.Output().find("User Not In Workspace"), std::string::npos) << applied.Output();
   EXPECT_NE(applied.Output().find("Invite the user"), std::string::npos);
+}
+
+// A workspace that turns on an IP allowlist without the provider's address on it: the refresh
+// fails, and the plan says which workspace, where its allowlist is, and what to put on it (this
+// machine, and Arnica's published addresses).
+TEST_F(MembershipTest, AWorkspaceWhoseIpAllowlistBlocksFailsThePlanNamingWhatToAllow) {
+  workspace_->WriteConfig(Provider() +
+                          "resource \"arnica_bitbucket_group_membership\" \"a\" {\n"
+                          "  workspace = \"ws-a\"\n  user = \"" +
+                          std::string(kSvc) + "\"\n}\n");
+  ASSERT_EXIT_CODE(workspace_->Tofu({"apply", "-auto-approve"}), 0);
+  ASSERT_TRUE(emulators_->Apply({{"op", "set_ip_allowlist"}, {"workspace", "ws-a"}}).ok());
+
+  auto plan = workspace_->Tofu({"plan"});
+  EXPECT_EXIT_CODE(plan, 1);
+  const std::string raw = plan.Output();
+  const std::string output = OneLine(raw);
+  for (const char* expected :
+       {"Cannot Read Group Members",
+        "for the workspace ws-a because of the workspace's IP allowlist",
+        "https://bitbucket.org/ws-a/workspace/settings/access-controls",
+        "the public IP address of the machine running OpenTofu", "Arnica cannot read ws-a",
+        "Arnica US 18.221.115.1,", "Arnica EU 18.199.13.52,"}) {
+    EXPECT_NE(output.find(expected), std::string::npos) << expected << "\n" << raw;
+  }
+
+  // Allowed again, the membership is as applied.
+  ASSERT_TRUE(
+      emulators_->Apply({{"op", "set_ip_allowlist"}, {"workspace", "ws-a"}, {"blocks", false}})
+          .ok());
+  EXPECT_EXIT_CODE(workspace_->Tofu({"plan", "-detailed-exitcode"}), 0);
+  EXPECT_TRUE(SvcIsAdministrator("ws-a"));
+  EXPECT_EQ(workspace_->history().find(kCanary), std::string::npos);
 }
 
 TEST_F(MembershipTest, AManagedWorkspaceWithoutTheAdminBlockNamesTheBlock) {

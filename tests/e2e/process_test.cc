@@ -813,7 +813,8 @@ TEST_F(ProcessRpc, GetMetadataListsEveryObjectType) {
   }
   EXPECT_EQ(resources, (std::set<std::string>{
                            "arnica_bitbucket_credential", "arnica_bitbucket_group_membership",
-                           "arnica_bitbucket_group_memberships", "arnica_protocol_fixture"}));
+                           "arnica_bitbucket_group_memberships", "arnica_bitbucket_integration",
+                           "arnica_protocol_fixture"}));
   EXPECT_EQ(data_sources,
             (std::set<std::string>{"arnica_bitbucket_user", "arnica_bitbucket_workspaces",
                                    "arnica_protocol_fixture"}));

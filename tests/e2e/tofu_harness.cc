@@ -122,6 +122,25 @@ nlohmann::json ParseHostJson(const std::string& text) {
   return nlohmann::json::parse(safe);
 }
 
+std::string OneLine(std::string_view text) {
+  constexpr std::string_view kFrame = "\u2502";
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    bool frame = text.substr(i).starts_with(kFrame);
+    if (frame) i += kFrame.size() - 1;
+    if (!frame && !std::isspace(static_cast<unsigned char>(text[i]))) {
+      out += text[i];
+    } else if (!out.empty() && out.back() != ' ') {
+      out += ' ';
+    }
+  }
+  return out;
+}
+
+bool Mentions(const CommandResult& result, std::string_view text) {
+  return OneLine(result.Output()).find(text) != std::string::npos;
+}
+
 fs::path TofuBinary() {
   const char* path = std::getenv("ARNICA_TOFU");
   return path == nullptr ? fs::path() : fs::path(path);
@@ -202,6 +221,12 @@ CommandResult Workspace::Tofu(std::vector<std::string> args,
                               std::map<std::string, std::string> environment) {
   std::vector<std::string> argv = {TofuBinary().string()};
   argv.insert(argv.end(), args.begin(), args.end());
+  return Run(std::move(argv), std::move(environment), "tofu");
+}
+
+CommandResult Workspace::Run(std::vector<std::string> argv,
+                             std::map<std::string, std::string> environment,
+                             const std::string& shown_as) {
   environment.emplace("TF_CLI_CONFIG_FILE", (dir_ / "cli.tfrc").string());
   environment.emplace("ARNICA_FIXTURE_STORE", store_.string());
   environment.emplace("HOME", (dir_ / "home").string());
@@ -209,11 +234,12 @@ CommandResult Workspace::Tofu(std::vector<std::string> args,
   environment.emplace("CHECKPOINT_DISABLE", "1");
   environment.emplace("TF_LOG", "TRACE");
   environment.emplace("TF_LOG_PATH", (dir_ / "tofu.log").string());
+  environment.emplace("TOFU", TofuBinary().string());
   CommandResult result = RunCommand(argv, dir_, environment);
   result.stdout_text = StripColor(result.stdout_text);
   result.stderr_text = StripColor(result.stderr_text);
-  history_ += "$ tofu";
-  for (const std::string& arg : args) history_ += " " + arg;
+  history_ += "$ " + (shown_as.empty() ? argv[0] : shown_as);
+  for (std::size_t i = 1; i < argv.size(); ++i) history_ += " " + argv[i];
   history_ += "\n" + result.Output() + "\n";
   return result;
 }

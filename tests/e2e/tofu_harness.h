@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nlohmann/json.hpp"
@@ -36,6 +37,14 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
 // a 401-digit integer) are replaced by the string "<big:N digits>" first, since a JSON library
 // cannot hold them.
 nlohmann::json ParseHostJson(const std::string& text);
+
+// The host's output read as one line: the frame ("│") of its diagnostics dropped and every run of
+// whitespace, line breaks and the padding that aligns plan attributes included, one space. The
+// host wraps diagnostics at its width, so a sentence is found only this way.
+std::string OneLine(std::string_view text);
+
+// Whether the command's output, read as one line, holds `text`.
+bool Mentions(const CommandResult& result, std::string_view text);
 
 // The OpenTofu binary under test, or an empty path.
 std::filesystem::path TofuBinary();
@@ -66,6 +75,12 @@ class Workspace {
   // `tofu <args>` with -no-color, trace logging into tofu.log (appended to the log history).
   CommandResult Tofu(std::vector<std::string> args,
                      std::map<std::string, std::string> environment = {});
+
+  // Any command, run here with the environment `tofu` commands get (and TOFU naming the
+  // binary), recorded in the history as `shown_as` (default: argv[0]) and its arguments.
+  CommandResult Run(std::vector<std::string> argv,
+                    std::map<std::string, std::string> environment = {},
+                    const std::string& shown_as = "");
 
   // Concatenation of all output and logs of every command run so far.
   const std::string& history() const { return history_; }
