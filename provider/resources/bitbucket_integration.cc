@@ -246,7 +246,7 @@ class BitbucketIntegration final : public tf::Resource {
   void Validate(const tf::ValidateResourceRequest& request,
                 tf::Diagnostics& diagnostics) const override {
     const Value& config = request.config;
-    ValidateSecretInputs(config, diagnostics);
+    ValidateSecretInputs(config, diagnostics, /*account_token=*/true);
     Value name = config.GetAttr("name");
     if (name.is_known_non_null() &&
         name.AsString().find_first_not_of(" \t\r\n") == std::string::npos) {
@@ -257,18 +257,6 @@ class BitbucketIntegration final : public tf::Resource {
     Value principal = config.GetAttr("principal");
     if (principal.is_known_non_null()) {
       CheckPrincipal(kKindApiToken, principal.AsString(), diagnostics);
-    }
-    for (const char* attribute : {"secret_wo", "secret"}) {
-      Value secret = config.GetAttr(attribute);
-      if (secret.is_known_non_null() && LooksLikeAccessToken(secret.AsString())) {
-        diagnostics.AddError(
-            "Access Token Given Where an Account Is Needed",
-            absl::StrCat("`", attribute,
-                         "` holds a Bitbucket access token, which belongs to no account, so "
-                         "Arnica cannot act as the service account with it. Give the service "
-                         "account's Atlassian API token (it starts with ATATT)."),
-            AttributePath::Root(attribute));
-      }
     }
     Value workspaces = config.GetAttr("workspaces");
     if (workspaces.is_known_non_null()) {

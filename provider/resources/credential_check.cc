@@ -339,7 +339,8 @@ bool LooksLikeAccessToken(std::string_view secret) {
   return secret.starts_with(kAccessTokenPrefix);
 }
 
-void ValidateSecretInputs(const tf::Value& config, tf::Diagnostics& diagnostics) {
+void ValidateSecretInputs(const tf::Value& config, tf::Diagnostics& diagnostics,
+                          bool account_token) {
   tf::Value wo = config.GetAttr("secret_wo");
   tf::Value plain = config.GetAttr("secret");
   tf::Value version = config.GetAttr("secret_wo_version");
@@ -370,6 +371,14 @@ void ValidateSecretInputs(const tf::Value& config, tf::Diagnostics& diagnostics)
                        "` begins or ends with whitespace, which no Bitbucket token does (a "
                        "copy-and-paste slip, or a file read without trimming: wrap it in "
                        "trimspace())."),
+          AttributePath::Root(name));
+    } else if (account_token && LooksLikeAccessToken(text)) {
+      diagnostics.AddError(
+          "Access Token Given Where an Account Is Needed",
+          absl::StrCat("`", name,
+                       "` holds a Bitbucket access token, which belongs to no account, so "
+                       "Arnica cannot act as the service account with it. Give the service "
+                       "account's Atlassian API token (it starts with ATATT)."),
           AttributePath::Root(name));
     }
   }

@@ -73,8 +73,10 @@ std::optional<std::string> FingerprintSalt(std::string_view fingerprint);
 // The secret inputs shared by every resource that takes the service account's token:
 // `secret_wo` (write-only) with `secret_wo_version`, or `secret` (kept in state). Exactly one
 // of the two, neither empty nor padded with whitespace, and a version only with `secret_wo`;
-// a warning for `secret`.
-void ValidateSecretInputs(const tf::Value& config, tf::Diagnostics& diagnostics);
+// a warning for `secret`. With `account_token`, an access token (which acts for no account) is
+// an error too.
+void ValidateSecretInputs(const tf::Value& config, tf::Diagnostics& diagnostics,
+                          bool account_token = false);
 // Which of them the configuration uses: "secret_wo" when set, else "secret".
 const char* SecretAttribute(const tf::Value& config);
 // A Bitbucket workspace, project or repository access token (prefix ATCTT), which acts for no
