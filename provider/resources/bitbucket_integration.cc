@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "provider/clients/arnica.h"
@@ -105,10 +106,18 @@ std::optional<std::vector<std::string>> ExpectedWorkspaces(const Value& state) {
   return Strings(workspaces);
 }
 
+// Arnica's record in a state. `name` and `principal` are taken from Arnica only when they differ
+// from the state's beyond letter case (a change made in Arnica, which the plan then reverts):
+// Arnica may spell an e-mail address its own way, and apply must return what was planned.
 Value WithIntegration(Value state, const ArnicaIntegration& integration, const Coverage& coverage) {
+  for (const auto& [name, value] :
+       {std::pair{"name", &integration.name}, std::pair{"principal", &integration.principal}}) {
+    Value known = state.GetAttr(name);
+    if (!known.is_known_non_null() || !absl::EqualsIgnoreCase(known.AsString(), *value)) {
+      state = state.WithAttr(name, Value::String(*value));
+    }
+  }
   return state.WithAttr("id", Value::String(integration.id))
-      .WithAttr("name", Value::String(integration.name))
-      .WithAttr("principal", Value::String(integration.principal))
       .WithAttr("status", Value::String(integration.status))
       .WithAttr("status_reason", integration.reason.empty() ? Value::Null(Type::String())
                                                             : Value::String(integration.reason))
