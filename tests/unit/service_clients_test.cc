@@ -584,7 +584,18 @@ TEST_F(ServiceClientsTest, ArnicaIntegrationLifecycleValidatesAgainstBitbucket) 
   EXPECT_EQ(created->workspaces,
             (std::vector<std::string>{"ws-000", "ws-001", "ws-002", "ws-managed"}));
 
+  auto synced = arnica.SyncIntegration(created->id);
+  ASSERT_TRUE(synced.ok()) << synced.status();
+  ASSERT_TRUE(synced->has_value());
+  EXPECT_EQ((*synced)->workspaces, created->workspaces);
+  auto unknown = arnica.SyncIntegration("int-404");
+  ASSERT_TRUE(unknown.ok()) << unknown.status();
+  EXPECT_FALSE(unknown->has_value());
+
   ASSERT_TRUE(emulators_->Apply({{"op", "revoke_credential"}, {"credential", "svc-token"}}).ok());
+  auto refused_sync = arnica.SyncIntegration(created->id);
+  EXPECT_TRUE(absl::IsInvalidArgument(refused_sync.status())) << refused_sync.status();
+  ExpectNoSecret(refused_sync.status());
   auto read = arnica.GetIntegration(created->id);
   ASSERT_TRUE(read.ok()) << read.status();
   ASSERT_TRUE(read->has_value());
