@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -41,6 +42,25 @@ Value StringSet(const std::vector<std::string>& items) {
   std::vector<Value> values;
   for (const std::string& item : items) values.push_back(Value::String(item));
   return Value::Set(Type::String(), std::move(values));
+}
+
+// What is wrong with a workspace slug, if anything. Bitbucket's workspace ids are lower-case
+// letters, digits, '-', '_' and '.'; the check is only that strict, so that a typo or a display
+// name fails at plan instead of as a workspace Arnica never covers.
+std::optional<std::string> SlugProblem(const std::string& slug) {
+  if (slug.empty()) return "an empty element";
+  bool upper = false, other = false;
+  for (char c : slug) {
+    upper |= absl::ascii_isupper(c);
+    other |= !(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-' || c == '_' ||
+               c == '.' || absl::ascii_isupper(c));
+  }
+  if (other) return absl::StrCat("\"", slug, "\", which is not a workspace slug (a display name?)");
+  if (upper) {
+    return absl::StrCat("\"", slug, "\": workspace slugs are lower-case; did you mean \"",
+                        absl::AsciiStrToLower(slug), "\"?");
+  }
+  return std::nullopt;
 }
 
 // The known strings of a set, sorted.
@@ -126,7 +146,8 @@ Value WithIntegration(Value state, const ArnicaIntegration& integration, const C
 }
 
 // Why one expected workspace lacks coverage, and what to do.
-std::string UncoveredReason(const std::string& workspace, const Coverage& coverage) {
+std::string UncoveredReason(const std::string& workspace, const Coverage& coverage,
+                            bool after_ingestion) {
   if (coverage.unreached.contains(workspace)) {
     return absl::StrCat("`", workspace,
                         "`: Arnica's integration does not reach it. The service account must be "
@@ -134,19 +155,31 @@ std::string UncoveredReason(const std::string& workspace, const Coverage& covera
                         "workspace has an IP allowlist: ",
                         clients::IpAllowlistAdvice(workspace));
   }
-  return absl::StrCat("`", workspace,
-                      "`: Arnica reaches it but its inventory holds none of its repositories "
-                      "(ingestion has not run, or failed; a workspace without repositories "
-                      "never has any: leave it out of `workspaces`).");
+  std::string reason = absl::StrCat(
+      "`", workspace,
+      "`: Arnica reaches it but its inventory holds none of its repositories (ingestion has not "
+      "run, or failed; a workspace without repositories never has any: leave it out of "
+      "`workspaces`).");
+  if (!after_ingestion) return reason;
+  // Ingestion reads each repository listing from Arnica's own addresses, which a workspace's
+  // IP allowlist refuses unless they are on it; Arnica keeps the last good scan meanwhile.
+  return absl::StrCat(reason,
+                      " Ingestion ran and found none: if the workspace has an IP "
+                      "allowlist, ",
+                      clients::IpAllowlistAdvice(workspace));
 }
 
+// One diagnostic per uncovered workspace; `only`, when given, limits them to those workspaces.
 void ReportUncovered(const Coverage& coverage, tf::Severity severity, const std::string& intro,
-                     tf::Diagnostics& diagnostics) {
+                     bool after_ingestion, tf::Diagnostics& diagnostics,
+                     const std::optional<std::vector<std::string>>& only = std::nullopt) {
   for (const std::string& workspace : coverage.uncovered) {
-    diagnostics.Add({.severity = severity,
-                     .summary = absl::StrCat("Workspace Not Covered by Arnica: ", workspace),
-                     .detail = absl::StrCat(intro, UncoveredReason(workspace, coverage)),
-                     .attribute = AttributePath::Root("workspaces")});
+    if (only && std::find(only->begin(), only->end(), workspace) == only->end()) continue;
+    diagnostics.Add(
+        {.severity = severity,
+         .summary = absl::StrCat("Workspace Not Covered by Arnica: ", workspace),
+         .detail = absl::StrCat(intro, UncoveredReason(workspace, coverage, after_ingestion)),
+         .attribute = AttributePath::Root("workspaces")});
   }
 }
 
@@ -171,10 +204,32 @@ void NameTaken(const ArnicaIntegration& existing, tf::Diagnostics& diagnostics) 
       AttributePath::Root("name"));
 }
 
+// At plan the name may belong to the very integration this plan replaces (a tainted object, or
+// -replace), which apply removes before it registers the new one; so only a warning, and apply
+// checks again.
+void NameMayBeTaken(const ArnicaIntegration& existing, tf::Diagnostics& diagnostics) {
+  diagnostics.AddWarning(
+      "Arnica Already Has This Integration",
+      absl::StrCat("Arnica already has a Bitbucket Cloud integration named `", existing.name,
+                   "` (id ", existing.id,
+                   "). Unless this plan replaces that same integration, apply will fail. To "
+                   "manage it here, import it (`tofu import <address> ",
+                   existing.id, "`); or choose another `name`."),
+      AttributePath::Root("name"));
+}
+
 // An answer that leaves open whether Arnica acted on the request.
 bool Unclear(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
          absl::IsInternal(status) || absl::IsUnknown(status);
+}
+
+// Arnica answered, with a status that says it did not act: 502 (Bitbucket gave Arnica no
+// verdict, so nothing was stored) or 503. A timeout, a reset or a 504 leaves it open, and the
+// request may still be running.
+bool NotActedOn(const absl::Status& status) {
+  std::optional<http::ServiceError> error = http::ServiceErrorOf(status);
+  return error && (error->status == 502 || error->status == 503);
 }
 
 struct Inputs {
@@ -270,14 +325,15 @@ class BitbucketIntegration final : public tf::Resource {
     Value workspaces = config.GetAttr("workspaces");
     if (workspaces.is_known_non_null()) {
       for (const Value& workspace : workspaces.Elements()) {
-        if (workspace.is_null() ||
-            (workspace.is_known_non_null() && workspace.AsString().empty())) {
-          diagnostics.AddError("Invalid Workspace",
-                               "`workspaces` holds a null or empty element; list workspace "
-                               "slugs only.",
-                               AttributePath::Root("workspaces"));
-          break;
-        }
+        if (workspace.is_unknown()) continue;
+        std::optional<std::string> problem =
+            workspace.is_null() ? "a null element" : SlugProblem(workspace.AsString());
+        if (!problem) continue;
+        diagnostics.AddError("Invalid Workspace",
+                             absl::StrCat("`workspaces` holds ", *problem,
+                                          ". List workspace slugs, as in "
+                                          "https://bitbucket.org/<slug>/."),
+                             AttributePath::Root("workspaces"));
       }
     }
   }
@@ -303,17 +359,26 @@ class BitbucketIntegration final : public tf::Resource {
     }
     response.planned_state = planned;
     if (Str(prior, "status") != kConnected) {
+      bool rotating =
+          !(prior.GetAttr("secret_wo_version") == planned.GetAttr("secret_wo_version")) ||
+          !(prior.GetAttr("secret") == planned.GetAttr("secret"));
       response.diagnostics.AddWarning(
           "Arnica Reports the Integration Invalid",
           absl::StrCat("Arnica's last validation failed: ", Str(prior, "status_reason"),
-                       " Apply sends the configured token again. If Bitbucket still refuses "
-                       "it, create a new API token for the service account, set it, and "
-                       "increase `secret_wo_version`."),
+                       rotating ? " Apply sends the new token."
+                                : " Apply sends the configured token again. If Bitbucket still "
+                                  "refuses it, create a new API token for the service account, "
+                                  "set it, and increase `secret_wo_version`."),
           AttributePath::Root("status"));
+    }
+    // Only the workspaces this plan still expects (all, when `workspaces` is unset).
+    std::optional<std::vector<std::string>> expected;
+    if (Value wanted = planned.GetAttr("workspaces"); !wanted.is_null()) {
+      expected = Strings(wanted);
     }
     ReportUncovered(CoverageFrom(prior), tf::Severity::kWarning,
                     "Apply asks Arnica to ingest the covered workspaces again. ",
-                    response.diagnostics);
+                    /*after_ingestion=*/false, response.diagnostics, expected);
   }
 
   void Create(const tf::Context& context, const tf::ApplyRequest& request,
@@ -349,7 +414,8 @@ class BitbucketIntegration final : public tf::Resource {
       absl::StatusOr<ArnicaIntegration> rotated =
           arnica->RotateIntegration(id, inputs->principal, inputs->secret, context.stop);
       if (!rotated.ok()) {
-        RotationFailed(rotated.status(), *inputs, response.diagnostics);
+        RotationFailed(rotated.status(), *inputs,
+                       Str(prior, "principal") != Str(planned, "principal"), response.diagnostics);
         return;
       }
       plugin::Log::Info("sent the integration's token to Arnica again", {{"id", id}});
@@ -406,6 +472,13 @@ class BitbucketIntegration final : public tf::Resource {
   // By Arnica's id. The token cannot be read back: the next plan sends the configured one.
   void Import(const tf::Context& context, const tf::ImportRequest& request,
               tf::ImportResponse& response) const override {
+    if (request.id.empty() || request.id.find_first_of("/ \t") != std::string::npos) {
+      response.diagnostics.AddError(
+          "Invalid Import ID",
+          "Give the integration's id in Arnica, e.g. `tofu import <address> int-1`; it holds no "
+          "slash or space.");
+      return;
+    }
     ArnicaClient* arnica = context.Data<Services>()->RequireArnica(response.diagnostics);
     if (arnica == nullptr) return;
     absl::StatusOr<std::optional<ArnicaIntegration>> found =
@@ -439,7 +512,7 @@ class BitbucketIntegration final : public tf::Resource {
     if (!existing.ok()) {
       AddServiceError(diagnostics, "Listing Arnica's Integrations Failed", existing.status());
     } else if (*existing) {
-      NameTaken(**existing, diagnostics);
+      NameMayBeTaken(**existing, diagnostics);
     }
   }
 
@@ -466,14 +539,35 @@ class BitbucketIntegration final : public tf::Resource {
       if (registered.ok()) return *std::move(registered);
       last = registered.status();
       if (!Unclear(last)) break;
-      existing = FindByName(arnica, inputs.name, stop);
-      if (existing.ok() && *existing) {
-        plugin::Log::Warn("registration answered unclearly; Arnica has it, so it is adopted",
-                          {{"id", (*existing)->id}});
-        return **existing;
+      // Arnica may have registered it after all (or may still be doing so): look, a few times
+      // when the outcome is open, before anything is sent again.
+      int looks = NotActedOn(last) ? 1 : kRegisterAttempts;
+      for (int look = 1; look <= looks; ++look) {
+        existing = FindByName(arnica, inputs.name, stop);
+        if (existing.ok() && *existing) {
+          plugin::Log::Warn("registration answered unclearly; Arnica has it, so it is adopted",
+                            {{"id", (*existing)->id}});
+          return **existing;
+        }
+        if (!existing.ok() || look == looks || stop.stop_requested()) break;
+        std::this_thread::sleep_for(kRegisterPause);
       }
-      if (!existing.ok() || attempt == kRegisterAttempts || stop.stop_requested()) break;
+      // Sending it again is safe only when Arnica said it did not act.
+      if (!existing.ok() || !NotActedOn(last) || attempt == kRegisterAttempts ||
+          stop.stop_requested()) {
+        break;
+      }
       std::this_thread::sleep_for(kRegisterPause);
+    }
+    if (Unclear(last) && !NotActedOn(last)) {
+      diagnostics.AddError(
+          "Registering the Arnica Integration Failed",
+          absl::StrCat(last.message(),
+                       " Arnica may still register it: nothing was sent again, so that there "
+                       "are never two. Run plan: if Arnica has it, the plan names its id, and "
+                       "`tofu import` takes it over."),
+          AttributePath::Root("name"));
+      return std::nullopt;
     }
     if (absl::IsInvalidArgument(last)) {
       diagnostics.AddError("Arnica Refused the Credential", std::string(last.message()),
@@ -485,14 +579,17 @@ class BitbucketIntegration final : public tf::Resource {
   }
 
   static void RotationFailed(const absl::Status& status, const Inputs& inputs,
-                             tf::Diagnostics& diagnostics) {
+                             bool principal_changed, tf::Diagnostics& diagnostics) {
     if (absl::IsInvalidArgument(status)) {
       diagnostics.AddError(
           "Arnica Refused the Credential",
-          absl::StrCat(status.message(),
-                       " Arnica keeps the token it had. Give the service account's current API "
-                       "token and increase `secret_wo_version`."),
-          AttributePath::Root(inputs.secret_attribute));
+          absl::StrCat(status.message(), " Arnica keeps the credential it had. ",
+                       principal_changed
+                           ? "`principal` changed: it must be the e-mail address of the account "
+                             "the token belongs to."
+                           : "Give the service account's current API token and increase "
+                             "`secret_wo_version`."),
+          AttributePath::Root(principal_changed ? "principal" : inputs.secret_attribute));
     } else if (absl::IsNotFound(status)) {
       diagnostics.AddError("Arnica Integration Removed",
                            "The integration was removed in Arnica during this run. Run plan "
@@ -521,11 +618,13 @@ class BitbucketIntegration final : public tf::Resource {
     }
     std::optional<std::vector<std::string>> expected = ExpectedWorkspaces(planned);
     absl::StatusOr<Coverage> coverage = CoverageOf(arnica, **found, expected, stop);
+    bool ingested = false;
     if (coverage.ok() && !coverage->uncovered.empty() && (*found)->status == kConnected) {
       absl::StatusOr<std::optional<ArnicaIntegration>> synced = arnica.SyncIntegration(id, stop);
       if (!synced.ok()) {
         AddServiceError(diagnostics, "Arnica's Ingestion Failed", synced.status());
       } else if (*synced) {
+        ingested = true;
         plugin::Log::Info("asked Arnica to ingest the covered workspaces again", {{"id", id}});
         found = std::move(synced);
         coverage = CoverageOf(arnica, **found, expected, stop);
@@ -544,11 +643,13 @@ class BitbucketIntegration final : public tf::Resource {
                        " Give the service account's current API token and increase "
                        "`secret_wo_version`."),
           AttributePath::Root("status"));
+      return state;  // coverage means nothing while Arnica cannot use the token
     }
     ReportUncovered(*coverage, tf::Severity::kError,
-                    "After registering the token and re-running ingestion, Arnica still lacks "
-                    "this workspace. ",
-                    diagnostics);
+                    ingested ? "Arnica re-ran ingestion and still lacks this workspace. "
+                             : "Arnica lacks this workspace, and ingestion could not be re-run "
+                               "(see the other error). ",
+                    ingested, diagnostics);
     return state;
   }
 };

@@ -344,7 +344,9 @@ void ValidateSecretInputs(const tf::Value& config, tf::Diagnostics& diagnostics,
   tf::Value wo = config.GetAttr("secret_wo");
   tf::Value plain = config.GetAttr("secret");
   tf::Value version = config.GetAttr("secret_wo_version");
-  if (!wo.is_null() && !plain.is_null()) {
+  // An unknown value (a variable or a conditional not yet known) may turn out null: judge only
+  // known values here; the plan validates again with them known.
+  if (wo.is_known_non_null() && plain.is_known_non_null()) {
     diagnostics.AddError("Conflicting Secrets",
                          "Set exactly one of `secret_wo` (recommended) and `secret`.",
                          AttributePath::Root("secret"));

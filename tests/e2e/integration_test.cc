@@ -4,10 +4,12 @@
 // the mistakes caught before any request. (The quickstart test covers drift and faults.)
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "nlohmann/json.hpp"
 #include "tests/e2e/tofu_harness.h"
@@ -60,17 +62,18 @@ class IntegrationTest : public ::testing::Test {
   }
 
   // The integration alone; `body` replaces its arguments.
-  void Write(const std::string& body, const std::string& arnica_key = kArnicaKey) {
-    workspace_->WriteConfig(
-        "provider \"arnica\" {\n"
-        "  arnica {\n"
-        "    base_url  = \"" +
-        emulators_->url(Service::kArnica) + "\"\n    api_token = \"" + arnica_key +
-        "\"\n  }\n}\n\n"
-        "variable \"token\" {\n  type      = string\n  sensitive = true\n"
-        "  ephemeral = true\n}\n\n"
-        "resource \"arnica_bitbucket_integration\" \"this\" {\n" +
-        body + "}\n");
+  void Write(const std::string& body, const std::string& arnica_key = kArnicaKey,
+             const std::string& provider_settings = "") {
+    workspace_->WriteConfig("provider \"arnica\" {\n" + provider_settings +
+                            "  arnica {\n"
+                            "    base_url  = \"" +
+                            emulators_->url(Service::kArnica) + "\"\n    api_token = \"" +
+                            arnica_key +
+                            "\"\n  }\n}\n\n"
+                            "variable \"token\" {\n  type      = string\n  sensitive = true\n"
+                            "  ephemeral = true\n}\n\n"
+                            "resource \"arnica_bitbucket_integration\" \"this\" {\n" +
+                            body + "}\n");
   }
 
   static std::string Arguments(int version = 1, const std::string& name = "bitbucket-cloud") {
@@ -160,7 +163,8 @@ TEST_F(IntegrationTest, AWrongArnicaKeyStopsThePlanAtConfigure) {
   EXPECT_EQ(ArnicaCalls("GET", kIntegrations), 0);
 }
 
-TEST_F(IntegrationTest, ANameArnicaAlreadyHasFailsThePlanAndCanBeImported) {
+// The plan warns (it may be replacing that very integration); apply refuses to make a second.
+TEST_F(IntegrationTest, ANameArnicaAlreadyHasIsRefusedAtApplyAndCanBeImported) {
   json seed = Seed();
   seed["arnica_tenants"][0]["integrations"] = {{{"id", "int-console"},
                                                 {"name", "bitbucket-cloud"},
@@ -171,9 +175,12 @@ TEST_F(IntegrationTest, ANameArnicaAlreadyHasFailsThePlanAndCanBeImported) {
   Start(seed);
   Write(Arguments());
   CommandResult plan = Tofu({"plan"});
-  ASSERT_EXIT_CODE(plan, 1);
-  EXPECT_TRUE(Mentions(plan, "Arnica Already Has This Integration")) << plan.Output();
+  ASSERT_EXIT_CODE(plan, 0);
+  EXPECT_TRUE(Mentions(plan, "Warning: Arnica Already Has This Integration")) << plan.Output();
   EXPECT_TRUE(Mentions(plan, "int-console")) << plan.Output();
+  CommandResult applied = Tofu({"apply", "-auto-approve"});
+  ASSERT_EXIT_CODE(applied, 1);
+  EXPECT_TRUE(Mentions(applied, "Error: Arnica Already Has This Integration")) << applied.Output();
   EXPECT_EQ(ArnicaCalls("POST", kIntegrations), 0);
 
   CommandResult imported = Tofu({"import", "arnica_bitbucket_integration.this", "int-console"});
@@ -205,6 +212,14 @@ TEST_F(IntegrationTest, MistakesAreCaughtBeforeAnyRequest) {
       {"  name = \"x\"\n  principal = \"a@example.com\"\n  secret_wo = var.token\n"
        "  workspaces = [\"\"]\n",
        "Invalid Workspace", "workspaces"},
+      // Found by trying it as a user (#6): these passed the plan, and apply then registered the
+      // integration and failed on a workspace Arnica could never cover.
+      {"  name = \"x\"\n  principal = \"a@example.com\"\n  secret_wo = var.token\n"
+       "  workspaces = [\"ACME-LABS\"]\n",
+       "did you mean \"acme-labs\"?", "workspaces"},
+      {"  name = \"x\"\n  principal = \"a@example.com\"\n  secret_wo = var.token\n"
+       "  workspaces = [\"Acme Labs!\"]\n",
+       "which is not a workspace slug", "workspaces"},
   };
   for (const Case& c : cases) {
     Write(c.body);
@@ -216,6 +231,80 @@ TEST_F(IntegrationTest, MistakesAreCaughtBeforeAnyRequest) {
   }
   EXPECT_EQ(ArnicaCalls("GET", kIntegrations), 0);
   EXPECT_EQ(ArnicaCalls("POST", kIntegrations), 0);
+}
+
+// Found by trying it as a user (#6): a registration that timed out was sent again while the first
+// was still running, and Arnica ended up with two integrations. Now nothing is sent twice; the
+// next plan names the integration Arnica did make, and import takes it over.
+TEST_F(IntegrationTest, ARegistrationThatTimesOutIsNeverSentTwice) {
+  Write(Arguments(), kArnicaKey, "  request_timeout = 2\n");
+  emulators_->AddFault(*emulators::FaultFromJson({{"service", "arnica"},
+                                                  {"method", "POST"},
+                                                  {"path", kIntegrations},
+                                                  {"action", "delay"},
+                                                  {"delay_ms", 8000}}));
+  CommandResult applied = Tofu({"apply", "-auto-approve"});
+  ASSERT_EXIT_CODE(applied, 1);
+  EXPECT_TRUE(Mentions(applied, "Arnica may still register it")) << applied.Output();
+  for (int i = 0; i < 100 && Integrations().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(Integrations().size(), 1u);
+  EXPECT_EQ(ArnicaCalls("POST", kIntegrations), 1);
+
+  std::string id = Integrations()[0]["id"];
+  CommandResult plan = Tofu({"plan"});
+  ASSERT_EXIT_CODE(plan, 0);
+  EXPECT_TRUE(Mentions(plan, "Warning: Arnica Already Has This Integration")) << plan.Output();
+  EXPECT_TRUE(Mentions(plan, "tofu import <address> " + id)) << plan.Output();
+  ASSERT_EXIT_CODE(Tofu({"import", "arnica_bitbucket_integration.this", id}), 0);
+  ASSERT_EXIT_CODE(Tofu({"apply", "-auto-approve"}), 0);
+  EXPECT_EQ(Tofu({"plan", "-detailed-exitcode"}).exit_code, 0);
+  EXPECT_EQ(Integrations().size(), 1u);
+}
+
+// Found by trying it as a user (#6): the plan-time name check took the integration a replace
+// removes first for someone else's, so a tainted or -replace'd integration could never be
+// replaced.
+TEST_F(IntegrationTest, AReplacementRemovesTheOldIntegrationFirst) {
+  Write(Arguments());
+  ASSERT_EXIT_CODE(Tofu({"apply", "-auto-approve"}), 0);
+  std::string old_id = Integrations()[0]["id"];
+  CommandResult replaced =
+      Tofu({"apply", "-auto-approve", "-replace=arnica_bitbucket_integration.this"});
+  ASSERT_EXIT_CODE(replaced, 0);
+  ASSERT_EQ(Integrations().size(), 1u);
+  EXPECT_NE(Integrations()[0]["id"], old_id);
+  ASSERT_EXIT_CODE(Tofu({"taint", "arnica_bitbucket_integration.this"}), 0);
+  ASSERT_EXIT_CODE(Tofu({"apply", "-auto-approve"}), 0);
+  EXPECT_EQ(Integrations().size(), 1u);
+  EXPECT_EQ(Tofu({"plan", "-detailed-exitcode"}).exit_code, 0);
+}
+
+// Found by trying it as a user (#6): a secret chosen by a condition was unknown at validation,
+// and both attributes then counted as set ("Conflicting Secrets") whatever the condition said.
+TEST_F(IntegrationTest, ASecretChosenByAConditionIsJudgedOnceKnown) {
+  Write("  name      = \"bitbucket-cloud\"\n  principal = \"" + std::string(kSvcEmail) +
+        "\"\n  secret_wo = var.mode == \"wo\" ? var.token : null\n"
+        "  secret    = var.mode == \"plain\" ? \"ATATT3xFAKE-plain\" : null\n}\n"
+        "variable \"mode\" {\n  type = string\n");
+  CommandResult validated = Tofu({"validate"});
+  EXPECT_EXIT_CODE(validated, 0);
+  CommandResult plan = workspace_->Tofu({"plan", "-var", "mode=wo"}, {{"TF_VAR_token", kToken}});
+  EXPECT_EXIT_CODE(plan, 0);
+  EXPECT_FALSE(Mentions(plan, "Conflicting Secrets")) << plan.Output();
+  CommandResult neither =
+      workspace_->Tofu({"plan", "-var", "mode=none"}, {{"TF_VAR_token", kToken}});
+  EXPECT_EXIT_CODE(neither, 1);
+  EXPECT_TRUE(Mentions(neither, "Secret Missing")) << neither.Output();
+}
+
+TEST_F(IntegrationTest, AnEmptyImportIdIsRefusedBeforeAnyRequest) {
+  Write(Arguments());
+  CommandResult imported = Tofu({"import", "arnica_bitbucket_integration.this", ""});
+  EXPECT_NE(imported.exit_code, 0);
+  EXPECT_TRUE(Mentions(imported, "Invalid Import ID")) << imported.Output();
+  EXPECT_EQ(ArnicaCalls("GET", std::string(kIntegrations) + "/*"), 0);
 }
 
 }  // namespace

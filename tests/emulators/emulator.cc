@@ -530,10 +530,19 @@ void Emulators::Dispatch(Server& server, const httplib::Request& request,
   if (fault && fault->action == "non_json") {
     if (fault->status) response.status = *fault->status;
     entry.status = response.status;
-    response.set_content(
-        "<html><head><title>Bitbucket</title></head><body><h1>Something went wrong</h1>"
-        "<p>We're having trouble right now.</p></body></html>",
-        "text/html");
+    // The kind of page a proxy in front of the service sends, titled after the service.
+    static constexpr std::pair<Service, const char*> kTitles[] = {
+        {Service::kBitbucket, "Bitbucket"},
+        {Service::kAtlassianAdmin, "Atlassian"},
+        {Service::kArnica, "Arnica"}};
+    const char* title = "Error";
+    for (const auto& [service, name] : kTitles) {
+      if (service == server.service) title = name;
+    }
+    response.set_content(absl::StrCat("<html><head><title>", title,
+                                      "</title></head><body><h1>Something went wrong</h1>"
+                                      "<p>We're having trouble right now.</p></body></html>"),
+                         "text/html");
   } else if (fault && fault->action == "truncate") {
     auto body = std::make_shared<std::string>(response.body);
     std::string content_type = response.get_header_value("Content-Type");

@@ -930,6 +930,12 @@ TEST_F(EmulatorServices, NonJsonFaultAnswersHtml) {
   EXPECT_EQ(result->status, 502);
   EXPECT_TRUE(absl::StartsWith(result->get_header_value("Content-Type"), "text/html"));
   EXPECT_TRUE(BodyOf(result).is_discarded());
+  // Titled after the service that answers, not Bitbucket (found by trying it as a user, #6).
+  EXPECT_TRUE(absl::StrContains(result->body, "<title>Atlassian</title>")) << result->body;
+  AddFault({{"service", "arnica"}, {"action", "non_json"}});
+  auto arnica = ArnicaGet(paths::kAuthToken);
+  ASSERT_TRUE(arnica);
+  EXPECT_TRUE(absl::StrContains(arnica->body, "<title>Arnica</title>")) << arnica->body;
 }
 
 TEST_F(EmulatorServices, DelayFaultSlowsTheAnswer) {
