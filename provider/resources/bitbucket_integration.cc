@@ -11,7 +11,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "provider/clients/arnica.h"
 #include "provider/clients/ip_allowlist.h"
 #include "provider/http/bitbucket_errors.h"
@@ -33,8 +32,9 @@ using tf::Value;
 
 constexpr char kConnected[] = "connected";
 constexpr char kScmType[] = "bitbucket-cloud";
-// Registration is a POST, which the HTTP client does not repeat after an unclear failure; this
-// resource does, once it has checked that Arnica holds nothing under the name.
+// Registration is a POST, which the HTTP client repeats only after a 429. This resource sends it
+// again after a 502 or 503 (Arnica did not act), once it has checked that Arnica holds nothing
+// under the name; after a timeout it only looks, this many times.
 constexpr int kRegisterAttempts = 3;
 constexpr std::chrono::seconds kRegisterPause{1};
 
