@@ -8,7 +8,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libmsgpack-cxx-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev
-  python3-protobuf clang-format clang-tidy
+  python3-protobuf python3-yaml clang-format clang-tidy
   golang-go
 )
 
