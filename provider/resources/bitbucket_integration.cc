@@ -108,6 +108,13 @@ absl::StatusOr<Coverage> CoverageOf(ArnicaClient& arnica, const ArnicaIntegratio
   return coverage;
 }
 
+// Whether a plan hands Arnica a new token: a new `secret_wo_version`, or a changed `secret`. (The
+// write-only value itself is never in state or plan to compare.)
+bool NewToken(const Value& prior, const Value& planned) {
+  return !(prior.GetAttr("secret_wo_version") == planned.GetAttr("secret_wo_version")) ||
+         !(prior.GetAttr("secret") == planned.GetAttr("secret"));
+}
+
 // The coverage a state recorded.
 Coverage CoverageFrom(const Value& state) {
   Coverage coverage{.covered = Strings(state.GetAttr("covered_workspaces")),
@@ -359,9 +366,7 @@ class BitbucketIntegration final : public tf::Resource {
     }
     response.planned_state = planned;
     if (Str(prior, "status") != kConnected) {
-      bool rotating =
-          !(prior.GetAttr("secret_wo_version") == planned.GetAttr("secret_wo_version")) ||
-          !(prior.GetAttr("secret") == planned.GetAttr("secret"));
+      bool rotating = NewToken(prior, planned);
       response.diagnostics.AddWarning(
           "Arnica Reports the Integration Invalid",
           absl::StrCat("Arnica's last validation failed: ", Str(prior, "status_reason"),
@@ -404,8 +409,7 @@ class BitbucketIntegration final : public tf::Resource {
     const Value& planned = request.planned_state;
     response.new_state = prior;
     std::string id = Str(prior, "id");
-    bool resend = !(prior.GetAttr("secret_wo_version") == planned.GetAttr("secret_wo_version")) ||
-                  !(prior.GetAttr("secret") == planned.GetAttr("secret")) ||
+    bool resend = NewToken(prior, planned) ||
                   Str(prior, "principal") != Str(planned, "principal") ||
                   Str(prior, "status") != kConnected;
     if (resend) {
