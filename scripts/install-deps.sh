@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libmsgpack-cxx-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev
   python3-protobuf python3-yaml clang-format clang-tidy
+  zip unzip gnupg
   golang-go
 )
 
