@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "provider/resources/group_members.h"
 #include "provider/resources/services.h"
 
@@ -146,6 +147,49 @@ class GroupMemberships final : public tf::Resource {
   void Update(const tf::Context& context, const tf::ApplyRequest& request,
               tf::ApplyResponse& response) const override {
     Apply(context, request, response);
+  }
+
+  // By `group/user` (the user by UUID in any spelling, or account id), as `id` reads. The state
+  // lists every workspace the credential administers; the read that follows fills in where the
+  // user is in the group, and the next plan adds it where it is not.
+  void Import(const tf::Context& context, const tf::ImportRequest& request,
+              tf::ImportResponse& response) const override {
+    std::vector<std::string> parts = absl::StrSplit(request.id, absl::MaxSplits('/', 1));
+    if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+      response.diagnostics.AddError(
+          "Invalid Import ID",
+          absl::StrCat("\"", request.id,
+                       "\" is not `group/user`; for example "
+                       "`administrators/{0f1e2d3c-...}` (the user by UUID or account id)."));
+      return;
+    }
+    Services& services = *context.Data<Services>();
+    clients::BitbucketClient* bitbucket = services.RequireBitbucket(response.diagnostics);
+    if (bitbucket == nullptr) return;
+    auto user = bitbucket->GetUser(parts[1], context.stop);
+    if (!user.ok()) return AddServiceError(response.diagnostics, "Cannot Read User", user.status());
+    if (!user->has_value()) {
+      response.diagnostics.AddError(
+          "User Not Found",
+          absl::StrCat("Bitbucket has no user \"", parts[1], "\". Give a UUID or an account id."));
+      return;
+    }
+    auto administered = bitbucket->ListUserWorkspaces(true, context.stop);
+    if (!administered.ok()) {
+      return AddServiceError(response.diagnostics, "Cannot Discover Bitbucket Workspaces",
+                             administered.status());
+    }
+    std::map<std::string, Value> entries;
+    for (const auto& workspace : *administered)
+      entries[workspace.slug] = Entry(workspace.uuid, false);
+    response.state =
+        Value::Object(GetSchema().block.ImpliedType(),
+                      {{"id", Value::String(absl::StrCat(parts[0], "/", (*user)->uuid))},
+                       {"group", Value::String(parts[0])},
+                       {"user", Value::String(parts[1])},
+                       {"user_uuid", Value::String((*user)->uuid)},
+                       {"user_account_id", Value::String((*user)->account_id)},
+                       {"memberships", Value::Map(EntryType(), std::move(entries))}});
   }
 
   // Refreshes `member` for every workspace in state, one listing per workspace and group shared

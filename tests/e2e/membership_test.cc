@@ -306,6 +306,33 @@ std::string PluralConfig(const std::string& provider, const std::string& user) {
          user + "\"\n}\n";
 }
 
+// Import by `group/user`: the workspaces where the user already is in the group plan nothing, the
+// others one in-place update that adds it there; a malformed id is refused before any request.
+TEST_F(MembershipTest, PluralResourceImportsByGroupAndUser) {
+  ASSERT_TRUE(emulators_
+                  ->Apply({{"op", "add_group_member"},
+                           {"workspace", "ws-a"},
+                           {"group", "administrators"},
+                           {"user", kSvc}})
+                  .ok());
+  workspace_->WriteConfig(PluralConfig(Provider(), kSvcAccount));
+  CommandResult refused =
+      workspace_->Tofu({"import", "arnica_bitbucket_group_memberships.svc", "administrators"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(Mentions(refused, "Invalid Import ID")) << refused.Output();
+
+  CommandResult imported = workspace_->Tofu(
+      {"import", "arnica_bitbucket_group_memberships.svc", std::string("administrators/") + kSvc});
+  ASSERT_EXIT_CODE(imported, 0);
+  CommandResult plan = workspace_->Tofu({"plan", "-detailed-exitcode"});
+  ASSERT_EXIT_CODE(plan, 2);
+  EXPECT_TRUE(Mentions(plan, "Plan: 0 to add, 1 to change, 0 to destroy.")) << plan.Output();
+  EXPECT_TRUE(Mentions(plan, "member = false -> true")) << plan.Output();
+  ASSERT_EXIT_CODE(workspace_->Tofu({"apply", "-auto-approve"}), 0);
+  for (const char* slug : {"ws-a", "ws-b", "ws-m"}) EXPECT_TRUE(SvcIsAdministrator(slug)) << slug;
+  EXPECT_EQ(workspace_->Tofu({"plan", "-detailed-exitcode"}).exit_code, 0);
+}
+
 TEST_F(MembershipTest, PluralResourceFollowsWorkspacesAsTheyComeAndGo) {
   workspace_->WriteConfig(PluralConfig(Provider(), kSvcAccount));
   ASSERT_EXIT_CODE(workspace_->Tofu({"apply", "-auto-approve"}), 0);
