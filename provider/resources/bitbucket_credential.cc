@@ -89,13 +89,18 @@ Value WithFacts(Value state, const VerifiedCredential& verified) {
       .WithAttr("account_id", OptionalString(verified.account_id));
 }
 
+// The salt of a state's fingerprint, when it has one this code wrote.
+std::optional<std::string> KnownSalt(const Value& state) {
+  if (state.is_null()) return std::nullopt;
+  Value fingerprint = state.GetAttr("fingerprint");
+  if (!fingerprint.is_known_non_null()) return std::nullopt;
+  return FingerprintSalt(fingerprint.AsString());
+}
+
 // The salt of the first known fingerprint among `states`, or a new one.
 std::string SaltFor(std::initializer_list<const Value*> states) {
   for (const Value* state : states) {
-    if (state->is_null()) continue;
-    Value fingerprint = state->GetAttr("fingerprint");
-    if (!fingerprint.is_known_non_null()) continue;
-    if (auto salt = FingerprintSalt(fingerprint.AsString())) return *salt;
+    if (std::optional<std::string> salt = KnownSalt(*state)) return *salt;
   }
   return NewFingerprintSalt();
 }
@@ -228,12 +233,12 @@ class BitbucketCredential final : public tf::Resource {
     }
     planned = WithFacts(planned, *verified);
     // The host plans a create twice (again at apply) and needs the same answer both times, so
-    // a new object's salt, and with it the fingerprint, is chosen at apply.
-    response.planned_state = planned.WithAttr(
-        "fingerprint",
-        request.prior_state.is_null()
-            ? Value::Unknown(Type::String())
-            : Value::String(Fingerprint(check->secret, SaltFor({&request.prior_state}))));
+    // the salt of an object without a fingerprint yet (new, or just imported), and with it the
+    // fingerprint, is chosen at apply.
+    std::optional<std::string> salt = KnownSalt(request.prior_state);
+    response.planned_state =
+        planned.WithAttr("fingerprint", salt ? Value::String(Fingerprint(check->secret, *salt))
+                                             : Value::Unknown(Type::String()));
   }
 
   void Create(const tf::Context& context, const tf::ApplyRequest& request,
@@ -268,6 +273,23 @@ class BitbucketCredential final : public tf::Resource {
       return;
     }
     response.new_state = WithFacts(request.state, *verified);  // the same secret: same fingerprint
+  }
+
+  // By the principal (the account's e-mail for an API token). Nothing exists in Bitbucket to
+  // find: import only brings the credential under management without a planned create (an
+  // `import` block), and the next plan verifies the configured token and records its facts.
+  void Import(const tf::Context&, const tf::ImportRequest& request,
+              tf::ImportResponse& response) const override {
+    if (request.id.empty()) {
+      response.diagnostics.AddError(
+          "Invalid Import ID",
+          "Give the credential's principal: the service account's e-mail for an API token.");
+      return;
+    }
+    response.state =
+        Value::Object(GetSchema().block.ImpliedType(), {{"id", Value::String(NewCredentialId())},
+                                                        {"kind", Value::String(kKindApiToken)},
+                                                        {"principal", Value::String(request.id)}});
   }
 
   void Delete(const tf::Context&, const tf::ApplyRequest&, tf::ApplyResponse&) const override {

@@ -225,6 +225,25 @@ std::string CredentialBlock(const std::string& name, const std::string& kind,
   return block + "  secret_wo = var." + name + "\n}\n";
 }
 
+// Import takes the principal; the plan after it verifies the configured token and records the
+// facts in place (no create), choosing the fingerprint's salt at apply as for a new object.
+TEST_F(CredentialTest, ImportByPrincipalThenThePlanVerifiesAndRecordsInPlace) {
+  workspace_->WriteConfig(WriteOnlyConfig(1));
+  std::map<std::string, std::string> env = {{"TF_VAR_token", Token("svc-token")}};
+  CommandResult refused = workspace_->Tofu({"import", "arnica_bitbucket_credential.svc", ""}, env);
+  EXPECT_NE(refused.exit_code, 0);
+  CommandResult imported =
+      workspace_->Tofu({"import", "arnica_bitbucket_credential.svc", kSvcEmail}, env);
+  ASSERT_EXIT_CODE(imported, 0);
+  CommandResult plan = workspace_->Tofu({"plan", "-detailed-exitcode"}, env);
+  ASSERT_EXIT_CODE(plan, 2);
+  EXPECT_TRUE(Mentions(plan, "Plan: 0 to add, 1 to change, 0 to destroy.")) << plan.Output();
+  EXPECT_TRUE(Mentions(plan, "fingerprint = (known after apply)")) << plan.Output();
+  ASSERT_EXIT_CODE(workspace_->Tofu({"apply", "-auto-approve"}, env), 0);
+  EXPECT_EQ(StateAttributes()["account_uuid"], kSvc);
+  EXPECT_EQ(workspace_->Tofu({"plan", "-detailed-exitcode"}, env).exit_code, 0);
+}
+
 TEST_F(CredentialTest, EachCommonMistakeHasItsOwnDiagnostic) {
   // A username where the e-mail belongs is caught before any request.
   workspace_->WriteConfig(Provider() + CredentialBlock("username", "api_token", kSvcUsername));

@@ -80,7 +80,7 @@ TEST(ExamplesTest, EveryImportScriptNamesAResourceItsExampleDeclares) {
     EXPECT_NE(resource.find("resource \"" + match[1].str() + "\" \"" + match[2].str() + "\""),
               std::string::npos);
   }
-  EXPECT_EQ(scripts, 3);  // every resource but the credential, which has nothing to import
+  EXPECT_EQ(scripts, 4);  // one per resource
 }
 
 TEST(ExamplesTest, EveryResourceAndDataSourceHasItsExample) {
