@@ -13,6 +13,7 @@
 #include <string>
 
 #include "nlohmann/json.hpp"
+#include "tests/e2e/quickstart_world.h"
 #include "tests/e2e/tofu_harness.h"
 #include "tests/emulators/emulator.h"
 #include "tests/emulators/world.h"
@@ -28,7 +29,7 @@ using emulators::Service;
 using nlohmann::json;
 
 constexpr char kCanary[] = "CANARY-quickstart-5b2e";
-constexpr char kSvcEmail[] = "arnica-svc@example.com";
+constexpr const char* kSvcEmail = kQuickstartSvcEmail;
 constexpr char kSvcUuid[] = "{5e1c0a00-0000-4000-8000-00000000a001}";
 constexpr char kAdminUuid[] = "{5e1c0a00-0000-4000-8000-00000000a002}";
 constexpr char kArnicaOrg[] = "arnica-org-fake-0001";
@@ -46,24 +47,17 @@ std::string ReadText(const fs::path& path) {
   return text.str();
 }
 
-// The quickstart seed with every secret replaced by one that carries the canary.
-json Seed() {
-  json seed =
-      json::parse(ReadText(fs::path(ARNICA_SOURCE_DIR) / "tests/emulators/seeds/quickstart.json"));
-  for (json& credential : seed["credentials"]) {
-    if (credential["id"] == "svc-api-token") credential["secret"] = kToken;
-    if (credential["kind"] == "oauth_consumer") credential["secret"] = kConsumerSecret;
-  }
-  seed["orgs"][0]["api_key"] = kOrgKey;
-  seed["arnica_tenants"][0]["tokens"][0]["token"] = kArnicaKey;
-  return seed;
-}
+// Every secret carries the canary.
+const QuickstartSecrets kSecrets = {.token = kToken,
+                                    .consumer_secret = kConsumerSecret,
+                                    .org_key = kOrgKey,
+                                    .arnica_key = kArnicaKey};
 
 class QuickstartTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_FALSE(TofuBinary().empty()) << "ARNICA_TOFU must name an OpenTofu binary.";
-    auto started = Emulators::Start({.seed = Seed()});
+    auto started = Emulators::Start({.seed = QuickstartSeed(kSecrets)});
     ASSERT_TRUE(started.ok()) << started.status();
     emulators_ = *std::move(started);
     // Installed the way users install it, as the main job does: `tofu init` from a mirror.
@@ -83,20 +77,7 @@ class QuickstartTest : public ::testing::Test {
   }
 
   std::map<std::string, std::string> Environment(const std::string& token, int version) const {
-    std::string bitbucket = emulators_->url(Service::kBitbucket);
-    const json& org = seeded_["orgs"][0];
-    return {{"BITBUCKET_API_BASE_URL", bitbucket},
-            {"BITBUCKET_OAUTH_TOKEN_URL", bitbucket + "/site/oauth2/access_token"},
-            {"BITBUCKET_OAUTH_CLIENT_ID", "FAKEoauthClientId0001"},
-            {"BITBUCKET_OAUTH_CLIENT_SECRET", kConsumerSecret},
-            {"ATLASSIAN_ADMIN_BASE_URL", emulators_->url(Service::kAtlassianAdmin)},
-            {"ATLASSIAN_ADMIN_ORG_ID", org["id"]},
-            {"ATLASSIAN_ADMIN_API_KEY", kOrgKey},
-            {"ARNICA_API_BASE_URL", emulators_->url(Service::kArnica)},
-            {"ARNICA_API_TOKEN", kArnicaKey},
-            {"TF_VAR_service_account_email", kSvcEmail},
-            {"TF_VAR_service_account_token", token},
-            {"TF_VAR_service_account_token_version", std::to_string(version)}};
+    return QuickstartEnvironment(*emulators_, kSecrets, token, version);
   }
 
   CommandResult Tofu(std::vector<std::string> args) {

@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "tests/e2e/quickstart_world.h"
 #include "tests/e2e/tofu_harness.h"
 #include "tests/emulators/emulator.h"
 #include "tests/emulators/world.h"
@@ -34,7 +35,6 @@ constexpr char kPlatform[] = "linux_amd64";
 constexpr char kKeyUser[] = "Arnica release test <release-test@example.invalid>";
 constexpr char kKeyEmail[] = "release-test@example.invalid";
 
-constexpr char kSvcEmail[] = "arnica-svc@example.com";
 const std::string kToken = "ATATT3xFAKE-svc-token-release";
 const std::string kConsumerSecret = "consumer-secret-release";
 const std::string kOrgKey = "org-key-release";
@@ -68,18 +68,10 @@ std::vector<std::string> Lines(const std::string& text) {
   return absl::StrSplit(text, '\n', absl::SkipEmpty());
 }
 
-// The quickstart seed with every secret replaced by a known one.
-json Seed() {
-  json seed =
-      json::parse(ReadText(fs::path(ARNICA_SOURCE_DIR) / "tests/emulators/seeds/quickstart.json"));
-  for (json& credential : seed["credentials"]) {
-    if (credential["id"] == "svc-api-token") credential["secret"] = kToken;
-    if (credential["kind"] == "oauth_consumer") credential["secret"] = kConsumerSecret;
-  }
-  seed["orgs"][0]["api_key"] = kOrgKey;
-  seed["arnica_tenants"][0]["tokens"][0]["token"] = kArnicaKey;
-  return seed;
-}
+const QuickstartSecrets kSecrets = {.token = kToken,
+                                    .consumer_secret = kConsumerSecret,
+                                    .org_key = kOrgKey,
+                                    .arnica_key = kArnicaKey};
 
 class ReleaseTest : public ::testing::Test {
  protected:
@@ -141,7 +133,7 @@ TEST_F(ReleaseTest, NeedsOnlyGlibcAndLibcurlAtRunTime) {
 TEST_F(ReleaseTest, PackagesTheRegistryArtifactsAndTheHostInstallsThem) {
 #ifdef ARNICA_STATIC_RELEASE_DIR
   ASSERT_FALSE(TofuBinary().empty()) << "ARNICA_TOFU must name an OpenTofu binary.";
-  auto started = Emulators::Start({.seed = Seed()});
+  auto started = Emulators::Start({.seed = QuickstartSeed(kSecrets)});
   ASSERT_TRUE(started.ok()) << started.status();
   std::unique_ptr<Emulators> emulators = *std::move(started);
   // Installed from a mirror; the harness's unpacked mirror is replaced below by the packed one.
@@ -260,22 +252,8 @@ TEST_F(ReleaseTest, PackagesTheRegistryArtifactsAndTheHostInstallsThem) {
 
   workspace.WriteFile("main.tf",
                       ReadText(fs::path(ARNICA_SOURCE_DIR) / "examples/quickstart/main.tf"));
-  const json seed = Seed();
-  const json& org = seed["orgs"][0];
-  std::string bitbucket = emulators->url(Service::kBitbucket);
-  const std::map<std::string, std::string> environment = {
-      {"BITBUCKET_API_BASE_URL", bitbucket},
-      {"BITBUCKET_OAUTH_TOKEN_URL", bitbucket + "/site/oauth2/access_token"},
-      {"BITBUCKET_OAUTH_CLIENT_ID", "FAKEoauthClientId0001"},
-      {"BITBUCKET_OAUTH_CLIENT_SECRET", kConsumerSecret},
-      {"ATLASSIAN_ADMIN_BASE_URL", emulators->url(Service::kAtlassianAdmin)},
-      {"ATLASSIAN_ADMIN_ORG_ID", org["id"]},
-      {"ATLASSIAN_ADMIN_API_KEY", kOrgKey},
-      {"ARNICA_API_BASE_URL", emulators->url(Service::kArnica)},
-      {"ARNICA_API_TOKEN", kArnicaKey},
-      {"TF_VAR_service_account_email", kSvcEmail},
-      {"TF_VAR_service_account_token", kToken},
-      {"TF_VAR_service_account_token_version", "1"}};
+  const std::map<std::string, std::string> environment =
+      QuickstartEnvironment(*emulators, kSecrets, kToken, 1);
 
   CommandResult init = workspace.Tofu({"init", "-input=false"}, environment);
   ASSERT_EXIT_CODE(init, 0);
