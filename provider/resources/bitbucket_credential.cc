@@ -24,16 +24,6 @@ using tf::Value;
 constexpr const char* kComputedFacts[] = {"credential_type", "granted_scopes", "account_uuid",
                                           "account_id", "fingerprint"};
 
-std::vector<Value> Strings(const std::vector<std::string>& items) {
-  std::vector<Value> values;
-  for (const std::string& item : items) values.push_back(Value::String(item));
-  return values;
-}
-
-Value StringSet(const std::vector<std::string>& items) {
-  return Value::Set(Type::String(), Strings(items));
-}
-
 Value OptionalString(const std::optional<std::string>& text) {
   return text ? Value::String(*text) : Value::Null(Type::String());
 }
@@ -49,7 +39,7 @@ Value RequiredScopesOf(const Value& config) {
   if (!required.is_null()) return required;
   Value kind = KindOf(config);
   if (!kind.is_known_non_null()) return Value::Unknown(Type::Set(Type::String()));
-  return StringSet(DefaultScopes(kind.AsString()));
+  return StringSetValue(DefaultScopes(kind.AsString()));
 }
 
 Value AllowExtraOf(const Value& config) {
@@ -84,7 +74,7 @@ std::optional<CredentialCheck> CheckOf(const Value& config) {
 // What Bitbucket said about the credential; the fingerprint is the caller's.
 Value WithFacts(Value state, const VerifiedCredential& verified) {
   return state.WithAttr("credential_type", Value::String(verified.credential_type))
-      .WithAttr("granted_scopes", StringSet(verified.granted_scopes))
+      .WithAttr("granted_scopes", StringSetValue(verified.granted_scopes))
       .WithAttr("account_uuid", OptionalString(verified.account_uuid))
       .WithAttr("account_id", OptionalString(verified.account_id));
 }
@@ -418,7 +408,7 @@ class RequiredScopesFunction final : public tf::Function {
                        "\"app_password\""),
           0};
     }
-    return Value::List(Type::String(), Strings(DefaultScopes(kind)));
+    return Value::List(Type::String(), StringValues(DefaultScopes(kind)));
   }
 };
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -24,15 +23,6 @@ Type EntryType() { return Type::Object({{"uuid", Type::String()}, {"member", Typ
 Value Entry(const std::string& uuid, bool member) {
   return Value::Object(EntryType(),
                        {{"uuid", Value::String(uuid)}, {"member", Value::Bool(member)}});
-}
-
-std::set<std::string> StringSet(const Value& value) {
-  std::set<std::string> out;
-  if (!value.is_known_non_null()) return out;
-  for (const Value& element : value.Elements()) {
-    if (element.is_known_non_null()) out.insert(element.AsString());
-  }
-  return out;
 }
 
 class GroupMemberships final : public tf::Resource {
@@ -79,8 +69,8 @@ class GroupMemberships final : public tf::Resource {
                                                                    tf::Diagnostics& diagnostics) {
     clients::BitbucketClient* bitbucket = services.RequireBitbucket(diagnostics);
     if (bitbucket == nullptr) return std::nullopt;
-    std::set<std::string> listed = StringSet(config.GetAttr("workspaces"));
-    std::set<std::string> excluded = StringSet(config.GetAttr("exclude_workspaces"));
+    std::vector<std::string> listed = KnownStrings(config.GetAttr("workspaces"));
+    std::vector<std::string> excluded = KnownStrings(config.GetAttr("exclude_workspaces"));
     auto visible = bitbucket->ListUserWorkspaces(
         listed.empty() ? std::optional<bool>(true) : std::nullopt, stop);
     if (!visible.ok()) {
@@ -89,7 +79,8 @@ class GroupMemberships final : public tf::Resource {
     }
     std::map<std::string, std::string> targets;  // slug -> uuid
     for (const auto& workspace : *visible) {
-      if (listed.empty() || listed.count(workspace.slug)) targets[workspace.slug] = workspace.uuid;
+      if (listed.empty() || std::binary_search(listed.begin(), listed.end(), workspace.slug))
+        targets[workspace.slug] = workspace.uuid;
     }
     for (const std::string& slug : listed) {
       if (!targets.count(slug)) {

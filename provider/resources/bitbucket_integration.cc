@@ -38,12 +38,6 @@ constexpr char kScmType[] = "bitbucket-cloud";
 constexpr int kRegisterAttempts = 3;
 constexpr std::chrono::seconds kRegisterPause{1};
 
-Value StringSet(const std::vector<std::string>& items) {
-  std::vector<Value> values;
-  for (const std::string& item : items) values.push_back(Value::String(item));
-  return Value::Set(Type::String(), std::move(values));
-}
-
 // What is wrong with a workspace slug, if anything. Bitbucket's workspace ids are lower-case
 // letters, digits, '-', '_' and '.'; the check is only that strict, so that a typo or a display
 // name fails at plan instead of as a workspace Arnica never covers.
@@ -61,17 +55,6 @@ std::optional<std::string> SlugProblem(const std::string& slug) {
                         absl::AsciiStrToLower(slug), "\"?");
   }
   return std::nullopt;
-}
-
-// The known strings of a set, sorted.
-std::vector<std::string> Strings(const Value& set) {
-  std::vector<std::string> out;
-  if (!set.is_known_non_null()) return out;
-  for (const Value& element : set.Elements()) {
-    if (element.is_known_non_null()) out.push_back(element.AsString());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 // What a refresh learns besides Arnica's own record: which workspaces Arnica covers, and which
@@ -117,8 +100,8 @@ bool NewToken(const Value& prior, const Value& planned) {
 
 // The coverage a state recorded.
 Coverage CoverageFrom(const Value& state) {
-  Coverage coverage{.covered = Strings(state.GetAttr("covered_workspaces")),
-                    .uncovered = Strings(state.GetAttr("uncovered_workspaces"))};
+  Coverage coverage{.covered = KnownStrings(state.GetAttr("covered_workspaces")),
+                    .uncovered = KnownStrings(state.GetAttr("uncovered_workspaces"))};
   for (const std::string& workspace : coverage.uncovered) {
     if (!std::binary_search(coverage.covered.begin(), coverage.covered.end(), workspace)) {
       coverage.unreached.insert(workspace);
@@ -130,7 +113,7 @@ Coverage CoverageFrom(const Value& state) {
 std::optional<std::vector<std::string>> ExpectedWorkspaces(const Value& state) {
   Value workspaces = state.GetAttr("workspaces");
   if (workspaces.is_null()) return std::nullopt;
-  return Strings(workspaces);
+  return KnownStrings(workspaces);
 }
 
 // Arnica's record in a state. `name` and `principal` are taken from Arnica only when they differ
@@ -148,8 +131,8 @@ Value WithIntegration(Value state, const ArnicaIntegration& integration, const C
       .WithAttr("status", Value::String(integration.status))
       .WithAttr("status_reason", integration.reason.empty() ? Value::Null(Type::String())
                                                             : Value::String(integration.reason))
-      .WithAttr("covered_workspaces", StringSet(coverage.covered))
-      .WithAttr("uncovered_workspaces", StringSet(coverage.uncovered));
+      .WithAttr("covered_workspaces", StringSetValue(coverage.covered))
+      .WithAttr("uncovered_workspaces", StringSetValue(coverage.uncovered));
 }
 
 // Why one expected workspace lacks coverage, and what to do.
@@ -354,7 +337,7 @@ class BitbucketIntegration final : public tf::Resource {
     const Value& prior = request.prior_state;
     Value planned = response.planned_state.WithAttr("status", Value::String(kConnected))
                         .WithAttr("status_reason", Value::Null(Type::String()))
-                        .WithAttr("uncovered_workspaces", StringSet({}));
+                        .WithAttr("uncovered_workspaces", StringSetValue({}));
     if (prior.is_null()) {
       planned = planned.WithAttr("covered_workspaces", Value::Unknown(Type::Set(Type::String())));
       response.planned_state = planned;
@@ -379,7 +362,7 @@ class BitbucketIntegration final : public tf::Resource {
     // Only the workspaces this plan still expects (all, when `workspaces` is unset).
     std::optional<std::vector<std::string>> expected;
     if (Value wanted = planned.GetAttr("workspaces"); !wanted.is_null()) {
-      expected = Strings(wanted);
+      expected = KnownStrings(wanted);
     }
     ReportUncovered(CoverageFrom(prior), tf::Severity::kWarning,
                     "Apply asks Arnica to ingest the covered workspaces again. ",

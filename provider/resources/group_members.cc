@@ -59,6 +59,27 @@ std::string Str(const Value& object, const char* name) {
   return value.is_known_non_null() ? value.AsString() : std::string();
 }
 
+std::vector<std::string> KnownStrings(const Value& collection) {
+  std::vector<std::string> out;
+  if (!collection.is_known_non_null()) return out;
+  for (const Value& element : collection.Elements()) {
+    if (element.is_known_non_null()) out.push_back(element.AsString());
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<Value> StringValues(const std::vector<std::string>& items) {
+  std::vector<Value> values;
+  for (const std::string& item : items) values.push_back(Value::String(item));
+  return values;
+}
+
+Value StringSetValue(const std::vector<std::string>& items) {
+  return Value::Set(tf::Type::String(), StringValues(items));
+}
+
 // Whether `given` (a slug or a UUID in any spelling) names the workspace in `state`.
 bool SameWorkspace(const std::string& given, const Value& state) {
   if (given == Str(state, "workspace_slug")) return true;

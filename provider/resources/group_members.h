@@ -1,12 +1,14 @@
 // What the group-membership resources share: naming a workspace and a user in any spelling,
 // resolving them to Bitbucket's identifiers, and joining or leaving a group through the 1.0
 // groups API, or the Atlassian Admin API where Bitbucket refuses the write with a 405
-// (workspaces administered in admin.atlassian.com).
+// (workspaces administered in admin.atlassian.com). Also the few value helpers every resource
+// uses (Str, KnownStrings, StringSetValue).
 #pragma once
 
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "provider/resources/services.h"
@@ -23,6 +25,12 @@ struct Membership {
 
 // The string at `name`, or "" when it is null or unknown.
 std::string Str(const tf::Value& object, const char* name);
+// The known strings of a list or set, sorted and without duplicates; none when it is null or
+// unknown.
+std::vector<std::string> KnownStrings(const tf::Value& collection);
+// Strings as values, and as a set(string) value.
+std::vector<tf::Value> StringValues(const std::vector<std::string>& items);
+tf::Value StringSetValue(const std::vector<std::string>& items);
 
 // Whether `given` (a slug or a UUID in any spelling) names the workspace whose
 // `workspace_slug`/`workspace_uuid` the state holds.
